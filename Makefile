@@ -1,0 +1,29 @@
+# Thin wrapper over CMake presets; the build itself is in CMakeLists.txt.
+JOBS != nproc
+
+all:
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+release:
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+test:
+	sh scripts/test.sh
+
+fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+	@echo "fuzzers are in build/fuzz/fuzz/; e.g. build/fuzz/fuzz/fuzz_sas fuzz/corpus/sas"
+
+style:
+	sh scripts/check-style.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+.PHONY: all release test fuzz style format clean

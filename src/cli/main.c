@@ -1,0 +1,60 @@
+/*
+ * rollcall: the operator CLI.  This file only picks the command group.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rollcall/log.h"
+
+struct group {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+};
+
+static const struct group groups[] = {
+    {"key", cmd_key, "generate private keys"},
+    {"ca", cmd_ca,
+        "offline certificate authority: roots, intermediates, "
+        "leaves, CRLs"},
+    {"cert", cmd_cert, "inspect and verify certificates, make CSRs"},
+    {"sas", cmd_sas, "shared access signature tokens"},
+    {NULL, NULL, NULL},
+};
+
+static int
+usage(FILE *f, int rc)
+{
+	const struct group *g;
+
+	fprintf(f,
+	    "usage: rollcall <command> <subcommand> [options]\n\n"
+	    "commands:\n");
+	for (g = groups; g->name != NULL; g++)
+		fprintf(f, "  %-10s %s\n", g->name, g->summary);
+	fprintf(f, "\n'rollcall <command> --help' lists the subcommands.\n");
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct group *g;
+
+	rc_log_init("rollcall", 1, 0);
+	if (argc < 2)
+		return usage(stderr, CLI_USAGE);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		return usage(stdout, CLI_OK);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("rollcall %s\n", RC_VERSION);
+		return CLI_OK;
+	}
+	for (g = groups; g->name != NULL; g++)
+		if (strcmp(argv[1], g->name) == 0)
+			return g->fn(argc - 1, argv + 1);
+	fprintf(stderr, "rollcall: unknown command '%s'\n", argv[1]);
+	return usage(stderr, CLI_USAGE);
+}
