@@ -15,7 +15,7 @@ test:
 fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS)
-	@echo "fuzzers are in build/fuzz/fuzz/; e.g. build/fuzz/fuzz/fuzz_sas fuzz/corpus/sas"
+	@echo "run them with: scripts/fuzz.sh [SECONDS] [TARGET ...]"
 
 style:
 	sh scripts/check-style.sh

@@ -27,7 +27,8 @@
 	X(RC_EUNTRUSTED, "certificate chain not trusted") \
 	X(RC_EAUTH, "not authorized")                     \
 	X(RC_ERANGE, "value out of range")                \
-	X(RC_EUNSUPPORTED, "not supported")
+	X(RC_EUNSUPPORTED, "not supported")               \
+	X(RC_ESTALE, "precondition failed: etag does not match")
 
 enum rc_err {
 #define RC_ERR_ENUM(code, text) code,
