@@ -33,7 +33,9 @@ static const char token_help[] =
     "                          (default: $" SAS_ENV_CS ")\n"
     "  --ttl SECONDS           lifetime from now (default 3600)\n"
     "  --resource SR           resource URI, put in the token and signed\n"
-    "                          exactly as given (default: HostName)\n";
+    "                          exactly as given (default: HostName)\n"
+    "\n"
+    "$" SAS_ENV_CS " keeps the key out of the process list.\n";
 
 static const char verify_help[] =
     "Checks a token against the connection string's key: prints 'valid'\n"

@@ -539,6 +539,21 @@ valid_sr(const char *sr)
 	    memchr(sr, '&', n) == NULL;
 }
 
+/* The SDKs' field order: sr, sig, skn, se. */
+static int
+put_fields(struct rc_wbuf *w, const char *sr, const char *sig, const char *skn,
+    uint64_t se)
+{
+	int rc;
+
+	if ((rc = rc_wbuf_printf(w, SAS_SCHEME " sr=%s&sig=%s", sr, sig)) !=
+	    RC_OK)
+		return rc;
+	if (skn != NULL && (rc = rc_wbuf_printf(w, "&skn=%s", skn)) != RC_OK)
+		return rc;
+	return rc_wbuf_printf(w, "&se=%" PRIu64, se);
+}
+
 int
 rc_sas_token_new(const char *sr, const char *key_name, const uint8_t *key,
     size_t keylen, uint64_t expiry, char **out)
@@ -563,12 +578,7 @@ rc_sas_token_new(const char *sr, const char *key_name, const uint8_t *key,
 	    (rc = rc_b64_encode(mac, sizeof(mac), &b64)) != RC_OK ||
 	    (rc = rc_sas_urlencode(b64, strlen(b64), &sig)) != RC_OK)
 		goto out;
-	/* The SDKs' field order: sr, sig, skn, se. */
-	if ((rc = rc_wbuf_printf(&w, SAS_SCHEME " sr=%s&sig=%s", sr, sig)) !=
-	        RC_OK ||
-	    (skn != NULL &&
-	        (rc = rc_wbuf_printf(&w, "&skn=%s", skn)) != RC_OK) ||
-	    (rc = rc_wbuf_printf(&w, "&se=%" PRIu64, expiry)) != RC_OK)
+	if ((rc = put_fields(&w, sr, sig, skn, expiry)) != RC_OK)
 		goto out;
 	rc = rc_wbuf_detach(&w, out, NULL);
 out:
