@@ -4,8 +4,10 @@
  * sqlite_registration.c, sqlite_cacert.c and sqlite_audit.c.
  *
  * Durability (DESIGN.md §5): WAL journal with synchronous=FULL, so a commit
- * has reached the disk (the WAL is fsynced) before a call returns RC_OK, and
- * a kill -9 at any moment leaves the last committed state.
+ * has reached the disk (the WAL is fsynced) before a call returns RC_OK: a
+ * kill -9 of the process, and a crash of the machine, leave the last
+ * committed state.  Every commit costs one fsync; batching several callers'
+ * changes into one commit (group commit) is not done yet.
  *
  * Threads: one connection, one mutex held for each call's transaction.
  * SQLite admits one writer at a time whatever the number of connections,
@@ -85,6 +87,7 @@ rc_sqlite_begin(struct rc_sqlite *s, int write)
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
+	s->writing = write;
 	st = rc_sqlite_stmt(s, write ? sql_begin_write : sql_begin_read, &rc);
 	if (st != NULL)
 		rc = rc_sqlite_exec(s, st);
@@ -100,9 +103,11 @@ rc_sqlite_end(struct rc_sqlite *s, int rc)
 	int rc2;
 
 	if (rc == RC_OK) {
-		st = rc_sqlite_stmt(s, sql_commit, &rc);
+		st = rc_sqlite_stmt(s, sql_commit, &rc2);
 		if (st != NULL)
-			rc = rc_sqlite_exec(s, st);
+			rc2 = rc_sqlite_exec(s, st);
+		if (s->writing)
+			rc = rc2;
 	}
 	/* a failed COMMIT can leave the transaction open: end it */
 	if (!sqlite3_get_autocommit(s->db)) {
@@ -196,7 +201,8 @@ migrate(struct rc_sqlite *s)
 		    cur, rc_sqlite_nmigrations);
 		return RC_EUNSUPPORTED;
 	}
-	for (i = 0; i < rc_sqlite_nmigrations; i++) {
+	/* an up-to-date database is opened without taking the write lock */
+	for (i = (size_t)cur; i < rc_sqlite_nmigrations; i++) {
 		if ((rc = migrate_one(s, &rc_sqlite_migrations[i])) != RC_OK)
 			return rc;
 	}

@@ -28,6 +28,7 @@ struct rc_sqlite {
 	struct rc_store base;
 	pthread_mutex_t lock;
 	sqlite3 *db;
+	int writing; /* the open transaction is a write one */
 	/* prepared once per connection, keyed by the address of the SQL */
 	struct {
 		const char *sql;
@@ -42,7 +43,9 @@ struct rc_sqlite *rc_sqlite_of(struct rc_store *);
  * Takes the lock and begins a transaction (write: BEGIN IMMEDIATE, which
  * takes the database's write lock up front so that a later write cannot
  * fail with SQLITE_BUSY halfway).  rc_sqlite_end commits if rc is RC_OK,
- * else rolls back; it releases the lock and returns the final result.
+ * else rolls back; it releases the lock and returns the final result.  A
+ * read transaction's result stands even if its COMMIT fails: what it read
+ * was one consistent snapshot all the same.
  */
 RC_MUST_CHECK int rc_sqlite_begin(struct rc_sqlite *, int write);
 RC_MUST_CHECK int rc_sqlite_end(struct rc_sqlite *, int rc);

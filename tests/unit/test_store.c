@@ -1329,8 +1329,9 @@ open_close(void *p)
 }
 
 /*
- * Fail-Nth over the store's own allocations; SQLite's and jansson's do not
- * go through rc_malloc, so a failed run only has to unwind cleanly.
+ * Fail-Nth over the store's own allocations (SQLite's and jansson's do not
+ * go through rc_malloc, so they are not counted): every failure must reach
+ * the caller as an error and leave nothing behind.
  */
 static void
 test_each_alloc(void **state)
@@ -1338,6 +1339,7 @@ test_each_alloc(void **state)
 	struct fx *f = *state;
 	struct rc_registration *reg;
 	struct alloc_arg a;
+	int64_t bad;
 	int i;
 
 	memset(&a, 0, sizeof(a));
@@ -1358,9 +1360,10 @@ test_each_alloc(void **state)
 	a.reg->payload = json_pack("{s:s}", "k", "v");
 	a.ca = make_ca("ca", 9);
 	a.ca->verification_code = rc_strdup("ABCDEF");
-	rctest_each_alloc(enrollment_put_get, &a, 0);
-	rctest_each_alloc(other_ops, &a, 0);
-	rctest_each_alloc(open_close, &a, 0);
+	rctest_each_alloc(enrollment_put_get, &a, 1);
+	rctest_each_alloc(other_ops, &a, 1);
+	rctest_each_alloc(open_close, &a, 1);
+	assert_int_equal(rc_store_audit_verify(f->s, &bad), RC_OK);
 	rc_enrollment_free(a.in);
 	rc_enrollment_free(a.clash);
 	rc_registration_free(a.reg);

@@ -336,6 +336,34 @@ test_tamper_rehash(void **state)
 	expect_bad(path, 5);
 }
 
+/*
+ * Two connections to one file (two processes, say the daemon and the CLI):
+ * each append reads the newest row under the write lock, so the chain
+ * stays one chain.
+ */
+static void
+test_two_handles(void **state)
+{
+	const char *path = fresh_path();
+	struct rc_store *a, *b;
+	struct rc_audit **v = NULL;
+	int64_t bad = -1;
+	size_t n;
+	int i;
+
+	(void)state;
+	a = open_path(path);
+	b = open_path(path);
+	for (i = 0; i < 4; i++)
+		put_some(i % 2 ? a : b, i + 1);
+	assert_int_equal(rc_store_audit_list(a, 0, 100, &v, &n), RC_OK);
+	assert_int_equal(n, 1 + 2 + 3 + 4);
+	rc_audit_list_free(v, n);
+	assert_int_equal(rc_store_audit_verify(b, &bad), RC_OK);
+	rc_store_close(a);
+	rc_store_close(b);
+}
+
 int
 main(void)
 {
@@ -348,6 +376,7 @@ main(void)
 	    cmocka_unit_test(test_tamper_edit),
 	    cmocka_unit_test(test_tamper_delete),
 	    cmocka_unit_test(test_tamper_rehash),
+	    cmocka_unit_test(test_two_handles),
 	};
 	int rc;
 
