@@ -33,8 +33,9 @@
  *	RC_CONF_BOOL	int, 0 or 1: yes/no, true/false, on/off
  *	RC_CONF_ENUM	int, index into choices (a NULL-terminated array)
  *	RC_CONF_LIST	struct rc_strlist: the words of the line.  min..max
- *			bound the number of words on one line (0, 0: at
- *			least one).  With choices, every word must be one of
+ *			bound the number of words on one line (min 0 counts
+ *			as 1; max 0: no upper bound; a default is one such
+ *			line).  With choices, every word must be one of
  *			them.  With RC_CONF_REPEAT each further line appends
  *			its words; the first line of a parse replaces the
  *			default.  A repeated fixed-size line (min == max) is
@@ -146,7 +147,8 @@ RC_MUST_CHECK int rc_conf_check_perms(const char *path, char *err,
  * the same config.  Unset options and secrets are written as comments
  * ("# hub-key <redacted>"), so a re-parse leaves those at their defaults.
  * A repeatable list is written over as many lines as its word bounds
- * allow (`hub a` / `hub b`), so no line grows past the one it came from.
+ * allow (`hub a` / `hub b`; tuples one per line), which keeps the lines
+ * as short as those it was parsed from.
  * RC_EIO if writing fails; RC_EINVAL if a value set by the program holds
  * a character no config file can (it is written as a comment too).
  */
