@@ -17,6 +17,10 @@
  *  - Anything else is bare base64 of the DER (the Azure C# SDK sends
  *    Convert.ToBase64String of the certificate), whitespace allowed.
  *
+ * A certificate whose standard extensions OpenSSL cannot decode (the
+ * X509v3 cache marks it invalid) is malformed too: no later check could
+ * trust its basicConstraints or keyUsage.
+ *
  * Sizes: one certificate's input or DER is at most RC_X509_MAX_CERT bytes;
  * a chain input at most RC_X509_MAX_CHAIN bytes.
  *
@@ -32,6 +36,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "rollcall/buf.h"
 #include "rollcall/enc.h"
@@ -182,6 +187,11 @@ der_to_x509(const uint8_t *der, size_t len, X509 **out)
 	}
 	if ((size_t)n != len || memcmp(re, der, len) != 0) {
 		rc = RC_EPARSE;
+		goto out;
+	}
+	/* Extensions that do not decode (RFC 5280 §4.2) make it malformed. */
+	if ((X509_get_extension_flags(x) & EXFLAG_INVALID) != 0) {
+		rc = ossl_fail(RC_EPARSE);
 		goto out;
 	}
 	*out = x;
@@ -550,24 +560,34 @@ rc_x509_info(X509 *x, struct rc_cert_info *out)
 	memset(out, 0, sizeof(*out));
 	if (x == NULL)
 		return RC_EINVAL;
-	if ((rc = name_text(X509_get_subject_name(x), &out->subject)) !=
-	        RC_OK ||
-	    (rc = name_text(X509_get_issuer_name(x), &out->issuer)) != RC_OK ||
-	    (rc = rc_x509_thumbprint(x, 0, out->sha1, sizeof(out->sha1))) !=
-	        RC_OK ||
-	    (rc = rc_x509_thumbprint(x, 1, out->sha256, sizeof(out->sha256))) !=
-	        RC_OK ||
-	    (rc = serial_text(X509_get0_serialNumber(x), &out->serial)) !=
-	        RC_OK ||
-	    (rc = time_text(X509_get0_notBefore(x), out->not_before,
-	         sizeof(out->not_before), &out->not_before_t)) != RC_OK ||
-	    (rc = time_text(X509_get0_notAfter(x), out->not_after,
-	         sizeof(out->not_after), &out->not_after_t)) != RC_OK)
+	rc = name_text(X509_get_subject_name(x), &out->subject);
+	if (rc != RC_OK)
+		goto out;
+	rc = name_text(X509_get_issuer_name(x), &out->issuer);
+	if (rc != RC_OK)
+		goto out;
+	rc = rc_x509_thumbprint(x, 0, out->sha1, sizeof(out->sha1));
+	if (rc != RC_OK)
+		goto out;
+	rc = rc_x509_thumbprint(x, 1, out->sha256, sizeof(out->sha256));
+	if (rc != RC_OK)
+		goto out;
+	rc = serial_text(X509_get0_serialNumber(x), &out->serial);
+	if (rc != RC_OK)
+		goto out;
+	rc = time_text(X509_get0_notBefore(x), out->not_before,
+	    sizeof(out->not_before), &out->not_before_t);
+	if (rc != RC_OK)
+		goto out;
+	rc = time_text(X509_get0_notAfter(x), out->not_after,
+	    sizeof(out->not_after), &out->not_after_t);
+	if (rc != RC_OK)
 		goto out;
 	out->version = (int)X509_get_version(x) + 1;
 out:
 	if (rc != RC_OK)
 		rc_x509_info_clear(out);
+	ossl_fail(RC_OK); /* X509_digest may cache extensions and complain */
 	return rc;
 }
 

@@ -487,6 +487,25 @@ test_der_bad_utf8(void **state)
 	}
 }
 
+/* A basicConstraints that does not decode: refused at intake. */
+static void
+test_der_bad_extension(void **state)
+{
+	static const uint8_t bc[] = {0x04, 0x05, 0x30, 0x03, 0x01, 0x01, 0xff};
+	uint8_t *der;
+	size_t len, off;
+
+	(void)state;
+	der = testpki_der(pki.root, &len);
+	for (off = 0; off + sizeof(bc) <= len; off++)
+		if (memcmp(der + off, bc, sizeof(bc)) == 0)
+			break;
+	assert_true(off + sizeof(bc) <= len);
+	der[off + 2] = 0x31; /* SEQUENCE -> SET */
+	assert_both_fail(der, len, RC_EPARSE, RC_EPARSE);
+	rc_free(der);
+}
+
 static void
 test_pem_truncated(void **state)
 {
@@ -1036,6 +1055,7 @@ main(void)
 	    cmocka_unit_test(test_der_prefixes),
 	    cmocka_unit_test(test_der_not_canonical),
 	    cmocka_unit_test(test_der_bad_utf8),
+	    cmocka_unit_test(test_der_bad_extension),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_size_caps),
 	    cmocka_unit_test(test_pem_mixed),
