@@ -158,28 +158,42 @@ cert_json(X509 *x, json_t **out)
 
 /* One certificate: an object; several: an array of them. */
 static int
+certs_json(STACK_OF(X509) * sk, json_t **out)
+{
+	json_t *all, *one;
+	int i, rc;
+
+	*out = NULL;
+	if (sk_X509_num(sk) == 1)
+		return cert_json(sk_X509_value(sk, 0), out);
+	if ((all = json_array()) == NULL)
+		return RC_ENOMEM;
+	for (i = 0; i < sk_X509_num(sk); i++) {
+		if ((rc = cert_json(sk_X509_value(sk, i), &one)) != RC_OK)
+			goto out;
+		if (json_array_append_new(all, one) != 0) {
+			rc = RC_ENOMEM;
+			goto out;
+		}
+	}
+	*out = all;
+	return RC_OK;
+out:
+	json_decref(all);
+	return rc;
+}
+
+static int
 print_json(STACK_OF(X509) * sk)
 {
-	json_t *all = NULL, *one = NULL;
-	int i, rc = RC_OK;
+	json_t *j;
+	int rc;
 
-	if (sk_X509_num(sk) == 1) {
-		rc = cert_json(sk_X509_value(sk, 0), &all);
-	} else if ((all = json_array()) == NULL) {
-		rc = RC_ENOMEM;
-	}
-	for (i = 0; rc == RC_OK && json_is_array(all) && i < sk_X509_num(sk);
-	     i++) {
-		if ((rc = cert_json(sk_X509_value(sk, i), &one)) != RC_OK)
-			break;
-		if (json_array_append_new(all, one) != 0)
-			rc = RC_ENOMEM;
-	}
-	if (rc == RC_OK &&
-	    (json_dumpf(all, stdout, JSON_INDENT(2)) != 0 ||
-	        putchar('\n') == EOF))
+	if ((rc = certs_json(sk, &j)) != RC_OK)
+		return rc;
+	if (json_dumpf(j, stdout, JSON_INDENT(2)) != 0 || putchar('\n') == EOF)
 		rc = RC_EIO;
-	json_decref(all);
+	json_decref(j);
 	return rc;
 }
 

@@ -12,8 +12,11 @@
  *    outside blocks is ignored (RFC 7468 §2 explanatory text).  A line that
  *    starts with "-----" inside a block must be the END line with the same
  *    label, otherwise the block is malformed: a truncated block is an error,
- *    never silently merged with the next one.  A CERTIFICATE body is base64
- *    only (no RFC 1421 headers) and decodes to DER as above.
+ *    never silently merged with the next one.  Only the label CERTIFICATE
+ *    (RFC 7468 §5.1) holds a certificate; others (keys, the legacy
+ *    "X509 CERTIFICATE", OpenSSL's "TRUSTED CERTIFICATE") are other
+ *    blocks.  A CERTIFICATE body is base64 only (no RFC 1421 headers) and
+ *    decodes to DER as above.
  *  - Anything else is bare base64 of the DER (the Azure C# SDK sends
  *    Convert.ToBase64String of the certificate), whitespace allowed.
  *
@@ -24,9 +27,9 @@
  * Sizes: one certificate's input or DER is at most RC_X509_MAX_CERT bytes;
  * a chain input at most RC_X509_MAX_CHAIN bytes.
  *
- * Every failure empties OpenSSL's error queue of this thread: an error left
- * there by untrusted input would surface later in an unrelated
- * SSL_get_error() on the same thread.
+ * Errors OpenSSL queues while handling a certificate are drained before
+ * returning: an error left there by untrusted input would surface later in
+ * an unrelated SSL_get_error() on the same thread.
  */
 #include <stdio.h>
 #include <string.h>

@@ -115,7 +115,7 @@ X509 *
 testpki_cert(EVP_PKEY *key, const struct testpki_opts *o)
 {
 	EVP_PKEY *signer;
-	X509 *x;
+	X509 *x, *copy;
 
 	x = X509_new();
 	ossl_check(x != NULL, "X509_new");
@@ -131,7 +131,14 @@ testpki_cert(EVP_PKEY *key, const struct testpki_opts *o)
 	add_extensions(x, o);
 	signer = o->issuer_key != NULL ? o->issuer_key : key;
 	ossl_check(X509_sign(x, signer, EVP_sha256()) > 0, "X509_sign");
-	return x;
+	/*
+	 * Hand out a decoded copy: OpenSSL caches extension flags per object
+	 * on first use, and a copy is what a peer would have received.
+	 */
+	copy = X509_dup(x);
+	ossl_check(copy != NULL, "X509_dup");
+	X509_free(x);
+	return copy;
 }
 
 X509_NAME *

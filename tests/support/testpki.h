@@ -86,7 +86,8 @@ EVP_PKEY *testpki_key(void);
 
 /*
  * A certificate for key's public key, per opts; subjectKeyIdentifier and
- * (for issued certificates) authorityKeyIdentifier are always added.  The
+ * (for issued certificates) authorityKeyIdentifier are always added.  It
+ * comes back freshly decoded from its DER, as a peer would see it.  The
  * caller frees it with X509_free.
  */
 X509 *testpki_cert(EVP_PKEY *key, const struct testpki_opts *opts);

@@ -911,6 +911,42 @@ test_verify_pathlen(void **state)
 	X509_free(root);
 }
 
+/*
+ * Unknown critical extensions fail; an extendedKeyUsage that fits no
+ * particular purpose does not (no purpose is required).
+ */
+static void
+test_verify_extensions(void **state)
+{
+	struct testpki_opts o;
+	X509_EXTENSION *ext;
+	char why[256];
+	uint8_t *der;
+	size_t len;
+	X509 *leaf;
+
+	(void)state;
+	o = TESTPKI_LEAF("device-1", pki.inter, pki.ik);
+	o.eku = "codeSigning";
+	leaf = testpki_cert(pki.lk, &o);
+	assert_int_equal(verify(leaf, pki.inter, pki.root, 0, NULL, 0), RC_OK);
+	ext = X509V3_EXT_nconf(NULL, NULL, "1.3.6.1.4.1.55555.1",
+	    "critical,DER:05:00");
+	assert_non_null(ext);
+	assert_true(X509_add_ext(leaf, ext, -1));
+	assert_true(X509_sign(leaf, pki.ik, EVP_sha256()) > 0);
+	/* a fresh parse: OpenSSL caches extension flags per object */
+	der = testpki_der(leaf, &len);
+	X509_free(leaf);
+	assert_int_equal(rc_x509_parse(der, len, &leaf), RC_OK);
+	assert_int_equal(verify(leaf, pki.inter, pki.root, 0, why, sizeof(why)),
+	    RC_EUNTRUSTED);
+	assert_non_null(strstr(why, "critical extension"));
+	X509_EXTENSION_free(ext);
+	X509_free(leaf);
+	rc_free(der);
+}
+
 static void
 test_verify_args(void **state)
 {
@@ -1068,6 +1104,7 @@ main(void)
 	    cmocka_unit_test(test_verify_bad_signature),
 	    cmocka_unit_test(test_verify_not_ca),
 	    cmocka_unit_test(test_verify_pathlen),
+	    cmocka_unit_test(test_verify_extensions),
 	    cmocka_unit_test(test_verify_args),
 	    cmocka_unit_test(test_each_alloc),
 	};
