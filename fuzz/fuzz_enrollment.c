@@ -59,8 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *j;
 
 	/* The service's own parse (strict, depth-capped). */
-	if (rc_json_parse((const char *)data, size, 1024 * 1024, &j, NULL,
-	        0) != RC_OK)
+	if (rc_json_parse((const char *)data, size, 1024 * 1024, &j, NULL, 0) !=
+	    RC_OK)
 		return 0;
 	roundtrip(RC_ENROLLMENT_INDIVIDUAL, j, NULL);
 	roundtrip(RC_ENROLLMENT_GROUP, j, NULL);

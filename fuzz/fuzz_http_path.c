@@ -162,6 +162,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc_http_resp_init(&resp, 4 * 1024 * 1024);
 	dps_service_handle(dps, &req, &who, &resp);
 	check(&resp);
+	/* For looking at what a corpus reaches: FUZZ_VERBOSE=1. */
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "%d %s %.*s\n", resp.status, req.path,
+		    (int)(resp.body.len < 200 ? resp.body.len : 200),
+		    (const char *)resp.body.data);
 	rc_http_resp_free(&resp);
 	return 0;
 }

@@ -20,12 +20,13 @@ audit_row(const struct rc_audit *a, json_t **out)
 {
 	*out = json_pack("{s:I, s:o, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 	    "seq", (json_int_t)a->seq, "time", dps_time_json(a->time),
-	    "timeUnix", (json_int_t)a->time, "who", a->who != NULL ? a->who : "",
-	    "action", a->action != NULL ? a->action : "", "object",
+	    "timeUnix", (json_int_t)a->time, "who",
+	    a->who != NULL ? a->who : "", "action",
+	    a->action != NULL ? a->action : "", "object",
 	    a->object != NULL ? a->object : "", "etagBefore",
 	    a->etag_before != NULL ? a->etag_before : "", "etagAfter",
-	    a->etag_after != NULL ? a->etag_after : "", "prevHash", a->prev_hash,
-	    "hash", a->hash);
+	    a->etag_after != NULL ? a->etag_after : "", "prevHash",
+	    a->prev_hash, "hash", a->hash);
 	return *out != NULL ? RC_OK : RC_ENOMEM;
 }
 

@@ -439,7 +439,8 @@ dps_cacerts(struct dps_req *r)
 		if (r->http->method != RC_HTTP_GET)
 			dps_reply_method(r, "GET");
 		else if (dps_need(r,
-		             RC_RIGHT_SERVICE_CONFIG | RC_RIGHT_ENROLLMENT_READ))
+		             RC_RIGHT_SERVICE_CONFIG |
+		                 RC_RIGHT_ENROLLMENT_READ))
 			do_list(r);
 		return;
 	}

@@ -83,8 +83,8 @@ struct dps_req {
 
 /* service.c: answers and shared helpers. */
 void dps_reply_err(struct dps_req *, const struct dps_err *);
-void dps_reply_error(struct dps_req *, int status, int code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void dps_reply_error(struct dps_req *, int status, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 /* 200 with j (not stolen); on failure a 500. */
 void dps_reply_json(struct dps_req *, int status, json_t *j);
 /* 200 with j and an ETag header. */
@@ -98,11 +98,11 @@ void dps_reply_method(struct dps_req *, const char *allow);
  */
 int dps_need(struct dps_req *, unsigned any);
 /* Sets e and returns rc (so callers can `return dps_err_set(...)`). */
-int dps_err_set(struct dps_err *, int rc, int status, int code,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int dps_err_set(struct dps_err *, int rc, int status, int code, const char *fmt,
+    ...) __attribute__((format(printf, 5, 6)));
 /* The error of a store call that failed with rc (ENOENT, ESTALE, ...). */
-int dps_err_store(struct dps_err *, int rc, const char *what,
-    const char *id, int notfound_code);
+int dps_err_store(struct dps_err *, int rc, const char *what, const char *id,
+    int notfound_code);
 /*
  * The request body as a JSON object (*out caller's), or an error set in e:
  * 413 over max_body, 415 for a non-JSON Content-Type, 400 naming the line

@@ -59,13 +59,13 @@ check_ca_refs(struct dps_req *r, const struct rc_enrollment *enr,
 		if (rc != RC_OK)
 			return dps_err_store(e, rc, "CA certificate",
 			    enr->ca_refs[i], DPS_E_NO_CA_CERT);
-		rc = ca->verified ? RC_OK
-		                  : dps_err_set(e, RC_EINVAL, 400,
-		                        DPS_E_BAD_CA_REF,
-		                        "CA certificate '%s' is not verified: "
-		                        "prove possession of its key first "
-		                        "(generateVerificationCode, verify)",
-		                        enr->ca_refs[i]);
+		rc = ca->verified
+		    ? RC_OK
+		    : dps_err_set(e, RC_EINVAL, 400, DPS_E_BAD_CA_REF,
+		          "CA certificate '%s' is not verified: "
+		          "prove possession of its key first "
+		          "(generateVerificationCode, verify)",
+		          enr->ca_refs[i]);
 		rc_ca_cert_free(ca);
 		if (rc != RC_OK)
 			return rc;
@@ -91,8 +91,8 @@ merge_kept(json_t *body, struct rc_enrollment *enr,
 			    "the %s slot has only `info` but no certificate "
 			    "is stored there: send the certificate",
 			    names[i]);
-		thumb = dps_enrollment_keep_thumb(body, enr->kind,
-		    (enum rc_slot)i);
+		thumb =
+		    dps_enrollment_keep_thumb(body, enr->kind, (enum rc_slot)i);
 		if (thumb != NULL &&
 		    !rc_x509_thumbprint_eq(thumb, old->certs[i]->sha256))
 			return dps_err_set(e, RC_ESTALE, 412, DPS_E_ETAG,
@@ -194,8 +194,8 @@ put_one(struct dps_req *r, enum rc_enrollment_kind kind, json_t *body,
 	if ((rc = check_ca_refs(r, enr, e)) != RC_OK)
 		goto out;
 	for (n = 0; n < PUT_RETRIES; n++) {
-		rc = put_try(r, body, enr, keep, if_match, mode, out, &retry,
-		    e);
+		rc =
+		    put_try(r, body, enr, keep, if_match, mode, out, &retry, e);
 		if (rc != RC_ESTALE || !retry)
 			break;
 	}
@@ -439,8 +439,8 @@ bulk_delete(struct dps_req *r, enum rc_enrollment_kind kind, json_t *item,
 }
 
 static int
-bulk_item(struct dps_req *r, enum rc_enrollment_kind kind,
-    enum bulk_mode mode, json_t *item, const char *id, struct dps_err *e)
+bulk_item(struct dps_req *r, enum rc_enrollment_kind kind, enum bulk_mode mode,
+    json_t *item, const char *id, struct dps_err *e)
 {
 	struct rc_enrollment *out = NULL;
 	const char *etag = NULL;
@@ -481,8 +481,8 @@ bulk(struct dps_req *r, enum rc_enrollment_kind kind)
 		return;
 	idkey = kind == RC_ENROLLMENT_GROUP ? "enrollmentGroupId"
 	                                    : "registrationId";
-	listkey = kind == RC_ENROLLMENT_GROUP ? "enrollmentGroups"
-	                                      : "enrollments";
+	listkey =
+	    kind == RC_ENROLLMENT_GROUP ? "enrollmentGroups" : "enrollments";
 	rc = dps_body_json(r, &body, &e);
 	if (rc == RC_ENOENT)
 		rc = dps_err_set(&e, RC_EINVAL, 400, DPS_E_BAD_BODY,

@@ -184,8 +184,8 @@ slot_in(struct rc_enrollment *enr, json_t *parent, const char *parent_name,
 			return dps_err_set(e, rc, 500, DPS_E_INTERNAL,
 			    "out of memory");
 		return dps_err_set(e, RC_EPARSE, 400, DPS_E_BAD_CERT,
-		    "attestation.x509.%s.%s.certificate: %s", parent_name,
-		    name, why);
+		    "attestation.x509.%s.%s.certificate: %s", parent_name, name,
+		    why);
 	}
 	if (enr->kind == RC_ENROLLMENT_GROUP) {
 		/* A signing certificate verifies leaves: it must be a CA. */
@@ -346,8 +346,7 @@ attestation_in(struct rc_enrollment *enr, json_t *body, json_t *doc,
 		    "attestation type '%.32s' is not supported: rollcall "
 		    "attests X.509 certificates only",
 		    type);
-	if ((rc = x509_in(enr, json_object_get(att, "x509"), keep, e)) !=
-	    RC_OK)
+	if ((rc = x509_in(enr, json_object_get(att, "x509"), keep, e)) != RC_OK)
 		return rc;
 	if (enr->kind == RC_ENROLLMENT_INDIVIDUAL &&
 	    strlen(enr->id) > DPS_ID_MAX_X509)
@@ -356,8 +355,7 @@ attestation_in(struct rc_enrollment *enr, json_t *body, json_t *doc,
 		    "characters",
 		    DPS_ID_MAX_X509);
 	for (i = 0; i < RC_SLOT_COUNT; i++)
-		if (enr->certs[i] != NULL || enr->ca_refs[i] != NULL ||
-		    keep[i])
+		if (enr->certs[i] != NULL || enr->ca_refs[i] != NULL || keep[i])
 			return RC_OK;
 	if (enr->enabled)
 		return dps_err_set(e, RC_EINVAL, 400, DPS_E_BAD_CERT,
@@ -375,8 +373,7 @@ status_in(struct rc_enrollment *enr, json_t *body, struct dps_err *e)
 	enr->enabled = 1;
 	if (v == NULL || json_is_null(v))
 		return RC_OK;
-	if ((s = json_string_value(v)) != NULL &&
-	    strcasecmp(s, "enabled") == 0)
+	if ((s = json_string_value(v)) != NULL && strcasecmp(s, "enabled") == 0)
 		return RC_OK;
 	if (s != NULL && strcasecmp(s, "disabled") == 0) {
 		enr->enabled = 0;
@@ -444,8 +441,8 @@ reserved(enum rc_enrollment_kind kind, const char *key)
 }
 
 static int
-bool_members(json_t *o, const char *name, const char *const *keys,
-    size_t nkeys, int dflt, struct dps_err *e)
+bool_members(json_t *o, const char *name, const char *const *keys, size_t nkeys,
+    int dflt, struct dps_err *e)
 {
 	json_t *v;
 	size_t i;
@@ -506,8 +503,8 @@ policy_objects(json_t *doc, struct dps_err *e)
 static int
 allocation_in(json_t *doc, struct dps_err *e)
 {
-	static const char *const policies[] = {"hashed", "geoLatency",
-	    "static", "custom"};
+	static const char *const policies[] = {"hashed", "geoLatency", "static",
+	    "custom"};
 	const char *s;
 	json_t *v;
 	size_t i;
@@ -664,12 +661,13 @@ dps_enrollment_keep_thumb(json_t *body, enum rc_enrollment_kind kind,
 {
 	json_t *info;
 
-	info = json_object_get(json_object_get(json_object_get(
-	                           json_object_get(json_object_get(body,
-	                                               "attestation"),
-	                               "x509"),
-	                           certs_key(kind)),
-	                           slot_names[slot]),
+	info = json_object_get(
+	    json_object_get(
+	        json_object_get(json_object_get(json_object_get(body,
+	                                            "attestation"),
+	                            "x509"),
+	            certs_key(kind)),
+	        slot_names[slot]),
 	    "info");
 	return json_string_value(json_object_get(info, "sha256Thumbprint"));
 }
@@ -727,12 +725,14 @@ dps_attestation_to_json(const struct rc_enrollment *enr, json_t **out)
 	}
 	if ((x509 = json_object()) == NULL)
 		return RC_ENOMEM;
-	if (slots_out(enr, x509) != RC_OK ||
-	    (att = json_pack("{s:s, s:o}", "type", "x509", "x509", x509)) ==
-	        NULL) {
+	if (slots_out(enr, x509) != RC_OK) {
 		json_decref(x509);
 		return RC_ENOMEM;
 	}
+	/* "o" steals x509, also when json_pack fails. */
+	if ((att = json_pack("{s:s, s:o}", "type", "x509", "x509", x509)) ==
+	    NULL)
+		return RC_ENOMEM;
 	*out = att;
 	return RC_OK;
 }

@@ -174,11 +174,10 @@ dps_err_store(struct dps_err *e, int rc, const char *what, const char *id,
 		    "%s '%s' does not exist", what, id);
 	case RC_ESTALE:
 		return dps_err_set(e, rc, 412, DPS_E_ETAG,
-		    "If-Match does not match the current etag of %s '%s'",
-		    what, id);
+		    "If-Match does not match the current etag of %s '%s'", what,
+		    id);
 	case RC_ENOMEM:
-		return dps_err_set(e, rc, 500, DPS_E_INTERNAL,
-		    "out of memory");
+		return dps_err_set(e, rc, 500, DPS_E_INTERNAL, "out of memory");
 	default:
 		return dps_err_set(e, rc, 500, DPS_E_INTERNAL,
 		    "store error on %s '%s': %s", what, id, rc_strerror(rc));
@@ -191,7 +190,8 @@ dps_reply_err(struct dps_req *r, const struct dps_err *e)
 	if (e->status >= 500)
 		rc_log_warnx("%s: %s %s: %s",
 		    r->http->peer != NULL ? r->http->peer : "-",
-		    rc_http_method_name(r->http->method), r->http->path, e->msg);
+		    rc_http_method_name(r->http->method), r->http->path,
+		    e->msg);
 	error_body(r->resp, e->status, e->code, e->msg);
 }
 
@@ -295,8 +295,8 @@ dps_body_json(struct dps_req *r, json_t **out, struct dps_err *e)
 	if (ct != NULL && !json_media_type(ct))
 		return dps_err_set(e, RC_EPARSE, 415, DPS_E_MEDIA_TYPE,
 		    "Content-Type must be application/json");
-	rc = rc_json_parse((const char *)h->body, h->body_len,
-	    r->dps->max_body, &j, why, sizeof(why));
+	rc = rc_json_parse((const char *)h->body, h->body_len, r->dps->max_body,
+	    &j, why, sizeof(why));
 	if (rc == RC_ENOMEM)
 		return dps_err_set(e, rc, 500, DPS_E_INTERNAL, "out of memory");
 	if (rc != RC_OK)
@@ -421,8 +421,8 @@ select_all(const char *q)
 		n = (size_t)(q - w);
 		if (n == 0)
 			return 0;
-		if (i < 3 && (n != strlen(want[i]) ||
-		                 strncasecmp(w, want[i], n) != 0))
+		if (i < 3 &&
+		    (n != strlen(want[i]) || strncasecmp(w, want[i], n) != 0))
 			return 0;
 	}
 	while (isspace((unsigned char)*q))
@@ -454,6 +454,14 @@ dps_query_check(struct dps_req *r, struct dps_err *e)
 	return rc;
 }
 
+/* ASCII only, whatever the locale. */
+static int
+alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
 int
 dps_id_valid(const char *id, size_t max)
 {
@@ -464,13 +472,12 @@ dps_id_valid(const char *id, size_t max)
 		return 0;
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)id[i];
-		if (!isalnum(c) && c != '-' && c != '.' && c != '_' &&
-		    c != ':')
+		if (!alnum(c) && c != '-' && c != '.' && c != '_' && c != ':')
 			return 0;
 	}
 	/* §3.1: the last character is alphanumeric or '-'. */
 	c = (unsigned char)id[n - 1];
-	return isalnum(c) || c == '-';
+	return alnum(c) || c == '-';
 }
 
 int
@@ -483,7 +490,7 @@ dps_ca_name_valid(const char *name)
 		return 0;
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)name[i];
-		if (!isalnum(c) && c != '-' && c != '.' && c != '_')
+		if (!alnum(c) && c != '-' && c != '.' && c != '_')
 			return 0;
 	}
 	return 1;
@@ -535,6 +542,10 @@ dps_service_handle(struct dps *d, const struct rc_http_req *http,
 	char scratch[PATH_MAX_LEN];
 	int rc;
 
+	if (who == NULL) {
+		dps_service_unauthorized(resp, NULL);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.dps = d;
 	r.http = http;

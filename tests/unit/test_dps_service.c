@@ -39,7 +39,8 @@ static struct rc_ca *root, *inter;
 static struct fx *
 fx_new(size_t max_body)
 {
-	struct dps_config cfg = {.id_scope = "0ne00000001", .max_body = max_body};
+	struct dps_config cfg = {.id_scope = "0ne00000001",
+	    .max_body = max_body};
 	static int seq;
 	struct fx *f;
 	char uri[700], sub[32];
@@ -47,7 +48,8 @@ fx_new(size_t max_body)
 	assert_non_null(f = calloc(1, sizeof(*f)));
 	/* A fresh store per test, in its own subdirectory. */
 	snprintf(sub, sizeof(sub), "t%d", seq++);
-	snprintf(f->dir, sizeof(f->dir), "%s", rctest_path(rctest_tmpdir(), sub));
+	snprintf(f->dir, sizeof(f->dir), "%s",
+	    rctest_path(rctest_tmpdir(), sub));
 	assert_int_equal(mkdir(f->dir, 0700), 0);
 	snprintf(uri, sizeof(uri), "sqlite:%s", rctest_path(f->dir, "t.db"));
 	assert_int_equal(rc_store_open(uri, &f->store), RC_OK);
@@ -96,14 +98,14 @@ resp_header(struct fx *f, const char *name)
  */
 static int
 call_raw(struct fx *f, enum rc_http_method m, const char *target,
-    const void *body, size_t body_len, unsigned rights,
-    const char *const *hdrs)
+    const void *body, size_t body_len, unsigned rights, const char *const *hdrs)
 {
 	struct rc_principal who = {"tester", rights};
 	struct rc_http_req req;
 	static char path[2048];
 	const char *ct, *q;
 	json_error_t err;
+	long long code;
 	size_t i;
 
 	memset(&req, 0, sizeof(req));
@@ -143,13 +145,16 @@ call_raw(struct fx *f, enum rc_http_method m, const char *target,
 	if (f->resp.status >= 400) {
 		assert_non_null(f->j);
 		assert_non_null(resp_header(f, "x-ms-error-code"));
-		assert_int_equal(
-		    json_integer_value(json_object_get(f->j, "errorCode")),
-		    atoi(resp_header(f, "x-ms-error-code")));
-		assert_non_null(json_string_value(
-		    json_object_get(f->j, "trackingId")));
-		assert_non_null(json_string_value(
-		    json_object_get(f->j, "timestampUtc")));
+		assert_int_equal(rc_strtonum(resp_header(f, "x-ms-error-code"),
+		                     100000, 599999, &code),
+		    RC_OK);
+		assert_int_equal(json_integer_value(
+		                     json_object_get(f->j, "errorCode")),
+		    code);
+		assert_non_null(
+		    json_string_value(json_object_get(f->j, "trackingId")));
+		assert_non_null(
+		    json_string_value(json_object_get(f->j, "timestampUtc")));
 		assert_non_null(
 		    json_string_value(json_object_get(f->j, "message")));
 	}
@@ -157,16 +162,16 @@ call_raw(struct fx *f, enum rc_http_method m, const char *target,
 }
 
 static int
-call(struct fx *f, enum rc_http_method m, const char *target,
-    const char *body, unsigned rights, const char *const *hdrs)
+call(struct fx *f, enum rc_http_method m, const char *target, const char *body,
+    unsigned rights, const char *const *hdrs)
 {
 	return call_raw(f, m, target, body, body != NULL ? strlen(body) : 0,
 	    rights, hdrs);
 }
 
 static int
-call_json(struct fx *f, enum rc_http_method m, const char *target,
-    json_t *body, unsigned rights, const char *const *hdrs)
+call_json(struct fx *f, enum rc_http_method m, const char *target, json_t *body,
+    unsigned rights, const char *const *hdrs)
 {
 	static char buf[BODY_MAX];
 	size_t n;
@@ -338,6 +343,19 @@ test_match(void **state)
 }
 
 static void
+test_new(void **state)
+{
+	struct dps_config cfg = {.id_scope = NULL};
+	struct dps *d = (struct dps *)1;
+
+	(void)state;
+	assert_int_equal(dps_new(&cfg, (struct rc_store *)1, &d), RC_EINVAL);
+	assert_null(d);
+	assert_int_equal(dps_new(NULL, (struct rc_store *)1, &d), RC_EINVAL);
+	dps_free(NULL);
+}
+
+static void
 test_individual_crud(void **state)
 {
 	struct fx *f = *state;
@@ -347,23 +365,27 @@ test_individual_crud(void **state)
 	assert_int_equal(put_individual(f, "dev-1", x, NULL), 200);
 	assert_string_equal(jstr(f->j, "registrationId"), "dev-1");
 	assert_string_equal(jstr(f->j, "attestation.type"), "x509");
-	assert_string_equal(jstr(f->j, "attestation.x509.clientCertificates."
-	                               "primary.info.sha256Thumbprint"),
+	assert_string_equal(jstr(f->j,
+	                        "attestation.x509.clientCertificates."
+	                        "primary.info.sha256Thumbprint"),
 	    thumb);
-	assert_string_equal(jstr(f->j, "attestation.x509.clientCertificates."
-	                               "primary.info.subjectName"),
+	assert_string_equal(jstr(f->j,
+	                        "attestation.x509.clientCertificates."
+	                        "primary.info.subjectName"),
 	    "CN=dev-1");
 	assert_null(jget(f->j,
 	    "attestation.x509.clientCertificates.primary.certificate"));
-	assert_null(jget(f->j, "attestation.x509.clientCertificates.secondary"));
+	assert_null(
+	    jget(f->j, "attestation.x509.clientCertificates.secondary"));
 	assert_string_equal(jstr(f->j, "provisioningStatus"), "enabled");
-	assert_true(json_is_true(
-	    jget(f->j, "reprovisionPolicy.updateHubAssignment")));
+	assert_true(
+	    json_is_true(jget(f->j, "reprovisionPolicy.updateHubAssignment")));
 	assert_false(json_is_true(jget(f->j, "capabilities.iotEdge")));
 	assert_non_null(jstr(f->j, "etag"));
 	assert_int_equal(strlen(jstr(f->j, "createdDateTimeUtc")), 20);
 	assert_int_equal(strlen(jstr(f->j, "lastUpdatedDateTimeUtc")), 20);
 	snprintf(etag, sizeof(etag), "%s", jstr(f->j, "etag"));
+	assert_string_equal(resp_header(f, "ETag"), etag);
 
 	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-1", NULL,
 	                     RC_RIGHT_ENROLLMENT_READ, NULL),
@@ -378,8 +400,9 @@ test_individual_crud(void **state)
 	                     RC_RIGHT_ENROLLMENT_READ, NULL),
 	    200);
 	assert_string_equal(jstr(f->j, "type"), "x509");
-	assert_string_equal(
-	    jstr(f->j, "x509.clientCertificates.primary.info.sha256Thumbprint"),
+	assert_string_equal(jstr(f->j,
+	                        "x509.clientCertificates.primary.info."
+	                        "sha256Thumbprint"),
 	    thumb);
 
 	assert_int_equal(call(f, RC_HTTP_DELETE, "/enrollments/dev-1", NULL,
@@ -426,16 +449,16 @@ test_base64_der_and_defaults(void **state)
 	assert_string_equal(jstr(f->j, "provisioningStatus"), "enabled");
 	assert_string_equal(jstr(f->j, "allocationPolicy"), "hashed");
 	assert_string_equal(jstr(f->j, "deviceId"), "device-b64");
-	assert_string_equal(json_string_value(json_array_get(
-	                        jget(f->j, "iotHubs"), 0)),
+	assert_string_equal(json_string_value(
+	                        json_array_get(jget(f->j, "iotHubs"), 0)),
 	    "hub.example");
 	assert_int_equal(json_integer_value(jget(f->j, "futureField.x")), 1);
 	assert_null(jget(f->j, "iotHubHostName"));
-	assert_true(json_is_true(
-	    jget(f->j, "reprovisionPolicy.migrateDeviceData")));
+	assert_true(
+	    json_is_true(jget(f->j, "reprovisionPolicy.migrateDeviceData")));
 	/* unknown fields survive a read */
-	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-b64", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-b64", NULL, ALL,
+	                     NULL),
 	    200);
 	assert_int_equal(json_integer_value(jget(f->j, "futureField.x")), 1);
 	X509_free(x);
@@ -454,8 +477,8 @@ test_read_modify_write(void **state)
 	snprintf(tha, sizeof(tha), "%s", sha256_of(a));
 	snprintf(thb, sizeof(thb), "%s", sha256_of(b));
 	assert_int_equal(put_individual(f, "dev-rmw", a, NULL), 200);
-	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-rmw", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-rmw", NULL, ALL,
+	                     NULL),
 	    200);
 	ie = json_deep_copy(f->j);
 	snprintf(etag, sizeof(etag), "%s", jstr(ie, "etag"));
@@ -468,11 +491,13 @@ test_read_modify_write(void **state)
 	assert_int_equal(call_json(f, RC_HTTP_PUT, "/enrollments/dev-rmw", ie,
 	                     ALL, hdr),
 	    200);
-	assert_string_equal(jstr(f->j, "attestation.x509.clientCertificates."
-	                               "primary.info.sha256Thumbprint"),
+	assert_string_equal(jstr(f->j,
+	                        "attestation.x509.clientCertificates."
+	                        "primary.info.sha256Thumbprint"),
 	    tha);
-	assert_string_equal(jstr(f->j, "attestation.x509.clientCertificates."
-	                               "secondary.info.sha256Thumbprint"),
+	assert_string_equal(jstr(f->j,
+	                        "attestation.x509.clientCertificates."
+	                        "secondary.info.sha256Thumbprint"),
 	    thb);
 	assert_string_not_equal(jstr(f->j, "etag"), old_etag);
 	snprintf(etag, sizeof(etag), "%s", jstr(f->j, "etag"));
@@ -484,8 +509,8 @@ test_read_modify_write(void **state)
 	                     ALL, hdr),
 	    412);
 	assert_int_equal(err_code(f), 412002);
-	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-rmw", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-rmw", NULL, ALL,
+	                     NULL),
 	    200);
 	assert_string_equal(jstr(f->j, "etag"), etag);
 	assert_string_equal(jstr(f->j, "provisioningStatus"), "enabled");
@@ -497,8 +522,8 @@ test_read_modify_write(void **state)
 		const char *qh[] = {"If-Match", quoted, NULL};
 
 		/* a bare value: the stored etag without its quotes */
-		snprintf(quoted, sizeof(quoted), "%.*s",
-		    (int)strlen(etag) - 2, etag + 1);
+		snprintf(quoted, sizeof(quoted), "%.*s", (int)strlen(etag) - 2,
+		    etag + 1);
 		assert_int_equal(etag[0], '"');
 		/* Breach roll (S9): drop the primary, keep the secondary. */
 		json_object_del(jget(ie, "attestation.x509.clientCertificates"),
@@ -508,8 +533,9 @@ test_read_modify_write(void **state)
 		    200);
 	}
 	assert_null(jget(f->j, "attestation.x509.clientCertificates.primary"));
-	assert_string_equal(jstr(f->j, "attestation.x509.clientCertificates."
-	                               "secondary.info.sha256Thumbprint"),
+	assert_string_equal(jstr(f->j,
+	                        "attestation.x509.clientCertificates."
+	                        "secondary.info.sha256Thumbprint"),
 	    thb);
 	/* The etag in the body is not a precondition; the header is. */
 	json_decref(ie);
@@ -560,8 +586,8 @@ test_delete_if_match(void **state)
 	assert_int_equal(call(f, RC_HTTP_DELETE, "/enrollments/dev-del", NULL,
 	                     ALL, stale),
 	    412);
-	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-del", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-del", NULL, ALL,
+	                     NULL),
 	    200);
 	assert_int_equal(call(f, RC_HTTP_DELETE, "/enrollments/dev-del", NULL,
 	                     ALL, good),
@@ -655,14 +681,14 @@ test_bad_input(void **state)
 	    400);
 	assert_int_equal(err_code(f), 400004);
 	assert_non_null(strstr(err_msg(f), "line 2"));
-	assert_int_equal(call(f, RC_HTTP_PUT, "/enrollments/dev-bad",
-	                     "[1, 2]", ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_PUT, "/enrollments/dev-bad", "[1, 2]",
+	                     ALL, NULL),
 	    400);
 	assert_int_equal(call(f, RC_HTTP_PUT, "/enrollments/dev-bad",
 	                     "{\"a\":1,\"a\":2}", ALL, NULL),
 	    400);
-	assert_int_equal(call(f, RC_HTTP_PUT, "/enrollments/dev-bad", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_PUT, "/enrollments/dev-bad", NULL, ALL,
+	                     NULL),
 	    400);
 	/* body and path disagree */
 	b = individual("dev-other", x, NULL);
@@ -701,8 +727,8 @@ test_bad_input(void **state)
 	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/ends-with.", NULL,
 	                     ALL, NULL),
 	    400);
-	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/%ff%fe", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/%ff%fe", NULL, ALL,
+	                     NULL),
 	    400);
 	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/a%zz", NULL, ALL,
 	                     NULL),
@@ -716,8 +742,8 @@ test_bad_input(void **state)
 		    415);
 	}
 	/* nothing was created */
-	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-bad", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/enrollments/dev-bad", NULL, ALL,
+	                     NULL),
 	    404);
 	X509_free(x);
 }
@@ -773,7 +799,8 @@ test_rights(void **state)
 	        "{\"mode\":\"delete\",\"enrollments\":[{\"registrationId\":"
 	        "\"dev-r\"}]}",
 	        RC_RIGHT_ENROLLMENT_WRITE},
-	    {RC_HTTP_GET, "/enrollmentGroups/g", NULL, RC_RIGHT_ENROLLMENT_READ},
+	    {RC_HTTP_GET, "/enrollmentGroups/g", NULL,
+	        RC_RIGHT_ENROLLMENT_READ},
 	    {RC_HTTP_DELETE, "/enrollmentGroups/g", NULL,
 	        RC_RIGHT_ENROLLMENT_WRITE},
 	    {RC_HTTP_GET, "/registrations/dev-r", NULL,
@@ -846,7 +873,8 @@ test_paging(void **state)
 	}
 	do {
 		assert_int_equal(call(f, RC_HTTP_POST,
-		                     "/enrollments/query?api-version=2021-10-01",
+		                     "/enrollments/"
+		                     "query?api-version=2021-10-01",
 		                     "{\"query\":\"*\"}",
 		                     RC_RIGHT_ENROLLMENT_READ, h),
 		    200);
@@ -857,8 +885,8 @@ test_paging(void **state)
 		assert_string_equal(resp_header(f, "x-ms-max-item-count"), "2");
 		json_array_foreach(f->j, k, it)
 		{
-			assert_null(json_object_get(seen,
-			    jstr(it, "registrationId")));
+			assert_null(
+			    json_object_get(seen, jstr(it, "registrationId")));
 			json_object_set_new(seen, jstr(it, "registrationId"),
 			    json_true());
 		}
@@ -978,11 +1006,11 @@ test_bulk(void **state)
 	                     NULL),
 	    200);
 	assert_int_equal(json_array_size(json_object_get(f->j, "errors")), 1);
-	assert_int_equal(
-	    json_integer_value(jget(json_array_get(json_object_get(f->j,
-	                                               "errors"),
-	                                0),
-	        "errorCode")),
+	assert_int_equal(json_integer_value(
+	                     jget(json_array_get(json_object_get(f->j,
+	                                             "errors"),
+	                              0),
+	                         "errorCode")),
 	    404201);
 	json_decref(body);
 	/* limits and shape */
@@ -1027,8 +1055,9 @@ test_groups_and_case(void **state)
 	    200);
 	json_decref(b);
 	assert_string_equal(jstr(f->j, "enrollmentGroupId"), "fleet-a");
-	assert_non_null(jstr(f->j, "attestation.x509.signingCertificates."
-	                           "primary.info.sha1Thumbprint"));
+	assert_non_null(jstr(f->j,
+	    "attestation.x509.signingCertificates."
+	    "primary.info.sha1Thumbprint"));
 	assert_null(jget(f->j, "deviceId"));
 	snprintf(etag, sizeof(etag), "%s", jstr(f->j, "etag"));
 	/* the SDK's lower-case path (§2.1) */
@@ -1036,14 +1065,15 @@ test_groups_and_case(void **state)
 	                     "/enrollmentgroups/fleet-a/attestationmechanism",
 	                     NULL, ALL, NULL),
 	    200);
-	assert_non_null(jstr(f->j, "x509.signingCertificates.primary.info."
-	                           "sha256Thumbprint"));
-	assert_int_equal(call(f, RC_HTTP_GET, "/ENROLLMENTGROUPS/FLEET-A",
-	                     NULL, ALL, NULL),
+	assert_non_null(jstr(f->j,
+	    "x509.signingCertificates.primary.info."
+	    "sha256Thumbprint"));
+	assert_int_equal(call(f, RC_HTTP_GET, "/ENROLLMENTGROUPS/FLEET-A", NULL,
+	                     ALL, NULL),
 	    200);
 	assert_string_equal(jstr(f->j, "etag"), etag);
-	assert_int_equal(call(f, RC_HTTP_GET, "/enrollmentGroups/fleet-a/", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/enrollmentGroups/fleet-a/",
+	                     NULL, ALL, NULL),
 	    200);
 	/* groups refuse leaf slots and symmetric keys */
 	pem = pem_of(inter->cert);
@@ -1179,12 +1209,12 @@ test_registrations(void **state)
 	                     "/registrations/reg-1?api-version=2021-10-01",
 	                     NULL, RC_RIGHT_REGISTRATION_WRITE, NULL),
 	    204);
-	assert_int_equal(call(f, RC_HTTP_GET, "/registrations/reg-1", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/registrations/reg-1", NULL, ALL,
+	                     NULL),
 	    404);
 	assert_int_equal(err_code(f), 404203);
-	assert_int_equal(call(f, RC_HTTP_PUT, "/registrations/reg-1", "{}",
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_PUT, "/registrations/reg-1", "{}", ALL,
+	                     NULL),
 	    405);
 	assert_int_equal(call(f, RC_HTTP_GET, "/registrations", NULL, ALL,
 	                     NULL),
@@ -1380,14 +1410,13 @@ test_audit(void **state)
 	assert_int_equal(strlen(jstr(row, "hash")), 64);
 	assert_int_equal(strlen(jstr(row, "time")), 20);
 	assert_true(json_integer_value(json_object_get(row, "timeUnix")) > 0);
-	assert_int_equal(call(f, RC_HTTP_GET, "/audit?after=1&max=5", NULL,
-	                     ALL, NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/audit?after=1&max=5", NULL, ALL,
+	                     NULL),
 	    200);
 	assert_int_equal(json_array_size(f->j), 1);
 	assert_int_equal(call(f, RC_HTTP_GET, "/audit?max=x", NULL, ALL, NULL),
 	    400);
-	assert_int_equal(call(f, RC_HTTP_GET, "/audit/verify", NULL, ALL,
-	                     NULL),
+	assert_int_equal(call(f, RC_HTTP_GET, "/audit/verify", NULL, ALL, NULL),
 	    200);
 	assert_true(json_is_true(json_object_get(f->j, "valid")));
 	assert_int_equal(call(f, RC_HTTP_POST, "/audit", NULL, ALL, NULL), 405);
@@ -1410,8 +1439,8 @@ test_unauthorized(void **state)
 	    401002);
 	assert_string_equal(json_string_value(json_object_get(j, "message")),
 	    "Unauthorized");
-	assert_int_equal(strlen(json_string_value(json_object_get(j,
-	                     "trackingId"))),
+	assert_int_equal(strlen(json_string_value(
+	                     json_object_get(j, "trackingId"))),
 	    36);
 	json_decref(j);
 	dps_service_unauthorized(&resp, "expired \xff token");
@@ -1469,11 +1498,12 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_new),
 	    cmocka_unit_test(test_unauthorized),
 	    cmocka_unit_test_setup_teardown(test_individual_crud, setup,
 	        teardown),
-	    cmocka_unit_test_setup_teardown(test_base64_der_and_defaults,
-	        setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_base64_der_and_defaults, setup,
+	        teardown),
 	    cmocka_unit_test_setup_teardown(test_read_modify_write, setup,
 	        teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_if_match, setup,
