@@ -26,7 +26,8 @@ RC_MUST_CHECK int rc_file_read(const char *path, size_t max, uint8_t **data,
  * file never has a wider mode than min(mode, 0600) before its content is
  * complete, so a key written with 0600 is never readable by others, not
  * even briefly.  Without overwrite an existing path is RC_EEXIST and is
- * left alone (checked atomically with link(2)).
+ * left alone (checked atomically with link(2) where the file system has
+ * hard links).
  */
 RC_MUST_CHECK int rc_file_write(const char *path, const void *data, size_t len,
     unsigned int mode, int overwrite);

@@ -5,7 +5,7 @@
  * rc_ca_load reads files an operator may have edited or copied from
  * elsewhere: ca.pem must hold exactly one certificate, ca.key one key that
  * belongs to it, chain.pem (optional) must start with that same
- * certificate.  Each file is read whole, bounded by RC_CA_MAX_FILE.
+ * certificate, each following one being the issuer of the one before.  Each file is read whole, bounded by RC_CA_MAX_FILE.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -232,6 +232,21 @@ load_key(const char *dir, struct rc_ca *ca)
 	return rc;
 }
 
+/* Each certificate names the next as its issuer (name, AKI, keyUsage). */
+static int
+links_ok(X509 *cert, STACK_OF(X509) * parents)
+{
+	X509 *child = cert, *parent;
+	int i;
+
+	for (i = 0; i < sk_X509_num(parents); i++, child = parent) {
+		parent = sk_X509_value(parents, i);
+		if (X509_check_issued(parent, child) != X509_V_OK)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 load_chain(const char *dir, struct rc_ca *ca)
 {
@@ -249,9 +264,9 @@ load_chain(const char *dir, struct rc_ca *ca)
 		return rc;
 	}
 	first = sk_X509_shift(certs);
-	if (X509_cmp(first, ca->cert) != 0) {
-		rc_log_warnx("%s: does not start with the certificate in "
-		             "ca.pem",
+	if (X509_cmp(first, ca->cert) != 0 || !links_ok(ca->cert, certs)) {
+		rc_log_warnx("%s: not ca.pem's certificate followed by its "
+		             "issuers",
 		    path);
 		rc = RC_EPARSE;
 		sk_X509_pop_free(certs, X509_free);

@@ -89,17 +89,24 @@ sync_dir(const char *path)
 /*
  * Moves the complete temporary file into place.  Without overwrite, link(2)
  * fails with EEXIST if path appeared meanwhile, where rename(2) would
- * silently replace it.
+ * silently replace it.  File systems without hard links get a check and a
+ * rename instead: racy, but the best they allow.
  */
 static int
 publish(const char *tmp, const char *path, int overwrite)
 {
-	if (overwrite)
-		return rename(tmp, path) == -1 ? RC_EIO : RC_OK;
-	if (link(tmp, path) == -1)
+	struct stat st;
+
+	if (!overwrite && link(tmp, path) == 0) {
+		(void)unlink(tmp);
+		return RC_OK;
+	}
+	if (!overwrite && errno != EPERM && errno != EOPNOTSUPP &&
+	    errno != ENOSYS)
 		return errno == EEXIST ? RC_EEXIST : RC_EIO;
-	(void)unlink(tmp);
-	return RC_OK;
+	if (!overwrite && lstat(path, &st) == 0)
+		return RC_EEXIST;
+	return rename(tmp, path) == -1 ? RC_EIO : RC_OK;
 }
 
 int

@@ -680,7 +680,8 @@ test_load_broken(void **state)
 	const char *chain = rctest_path(b, "chain.pem");
 	static const char badpem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n"
 	                             "-----END CERTIFICATE-----\n";
-	char *rootpem, *interpem;
+	char *rootpem, *interpem, *doubled;
+	struct rc_ca *ok;
 	size_t rlen, ilen;
 
 	(void)state;
@@ -690,10 +691,20 @@ test_load_broken(void **state)
 	    rctest_read_file(rctest_path(rctest_path(dir, "root"), "ca.pem"),
 	        &rlen);
 	interpem = rctest_read_file(pem, &ilen);
+	/* the chain as saved loads */
+	assert_int_equal(rc_ca_load(b, &ok), RC_OK);
+	rc_ca_free(ok);
 	/* chain.pem that starts with another certificate */
 	rctest_write_file(chain, rootpem, rlen);
 	expect_load(b, RC_EPARSE);
 	rctest_write_file(chain, "garbage", 7);
+	expect_load(b, RC_EPARSE);
+	/* the right first certificate, but not followed by its issuer */
+	doubled = rc_malloc(2 * ilen);
+	memcpy(doubled, interpem, ilen);
+	memcpy(doubled + ilen, interpem, ilen);
+	rctest_write_file(chain, doubled, 2 * ilen);
+	rc_free(doubled);
 	expect_load(b, RC_EPARSE);
 	unlink(chain);
 	/* ca.pem: two certificates, none, a cut one */
