@@ -363,8 +363,8 @@ rc_ca_save(const struct rc_ca *ca, const char *dir, int overwrite)
 	    (rc = ca_path(pem, dir, "ca.pem")) != RC_OK ||
 	    (rc = ca_path(chain, dir, "chain.pem")) != RC_OK)
 		return rc;
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return errno == ENOENT ? RC_ENOENT : RC_EIO;
+	if ((rc = rc_file_mkdirs(dir, 0700)) != RC_OK)
+		return rc;
 	if (!overwrite && (exists(key) || exists(pem) || exists(chain)))
 		return RC_EEXIST;
 	rc = save_files(ca, paths, overwrite, &written);
