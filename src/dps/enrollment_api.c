@@ -59,13 +59,13 @@ check_ca_refs(struct dps_req *r, const struct rc_enrollment *enr,
 		if (rc != RC_OK)
 			return dps_err_store(e, rc, "CA certificate",
 			    enr->ca_refs[i], DPS_E_NO_CA_CERT);
-		rc = ca->verified
-		    ? RC_OK
-		    : dps_err_set(e, RC_EINVAL, 400, DPS_E_BAD_CA_REF,
-		          "CA certificate '%s' is not verified: "
-		          "prove possession of its key first "
-		          "(generateVerificationCode, verify)",
-		          enr->ca_refs[i]);
+		rc = RC_OK;
+		if (!ca->verified)
+			rc = dps_err_set(e, RC_EINVAL, 400, DPS_E_BAD_CA_REF,
+			    "CA certificate '%s' is not verified: prove "
+			    "possession of its key first "
+			    "(generateVerificationCode, verify)",
+			    enr->ca_refs[i]);
 		rc_ca_cert_free(ca);
 		if (rc != RC_OK)
 			return rc;
