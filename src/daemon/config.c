@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "rollcall/log.h"
 #include "rollcall/mem.h"
 
 static const char *const role_names[] = {"dps", "hub", "ca", NULL};
