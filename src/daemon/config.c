@@ -37,10 +37,10 @@
 static const char *const role_names[] = {"dps", "hub", "ca", NULL};
 static const char *const log_levels[] = {"info", "debug", NULL};
 
-#define OPT(kw, type, field, min, max, def, choices, flags, help)             \
-	{                                                                     \
-		kw, type, offsetof(struct config, field), min, max, def,      \
-		    choices, flags, help                                      \
+#define OPT(kw, type, field, min, max, def, choices, flags, help)        \
+	{                                                                \
+		kw, type, offsetof(struct config, field), min, max, def, \
+		    choices, flags, help                                 \
 	}
 
 static const struct rc_conf_opt table[] = {
@@ -58,8 +58,8 @@ static const struct rc_conf_opt table[] = {
     OPT("store", RC_CONF_STRING, store, 0, 0,
         "sqlite:/var/lib/rollcall/rollcall.db", NULL, 0,
         "the store (sqlite:/path/rollcall.db)"),
-    OPT("tls-cert", RC_CONF_PATH, tls_cert, 0, 0, NULL, NULL,
-        RC_CONF_REQUIRED, "server certificate and its chain (PEM)"),
+    OPT("tls-cert", RC_CONF_PATH, tls_cert, 0, 0, NULL, NULL, RC_CONF_REQUIRED,
+        "server certificate and its chain (PEM)"),
     OPT("tls-key", RC_CONF_PATH, tls_key, 0, 0, NULL, NULL, RC_CONF_REQUIRED,
         "server private key (PEM, mode 0600)"),
     OPT("trust-bundle", RC_CONF_PATH, trust_bundle, 0, 0, NULL, NULL, 0,
@@ -170,8 +170,7 @@ src_line(struct src *s, const char *kw, size_t nth, const char *word)
 	return 0;
 }
 
-static int
-cfail(struct src *s, const char *kw, size_t nth, const char *word,
+static int cfail(struct src *s, const char *kw, size_t nth, const char *word,
     const char *fmt, ...) RC_FMT(5, 6);
 
 /* "FILE:LINE: kw: reason", or "FILE: kw: reason"; returns RC_EPARSE. */
@@ -451,8 +450,8 @@ check_hub_policies(struct config *c, struct src *s)
 		if (dup_policy(h->policies, h->npolicies, w[1]))
 			return cfail(s, "hub-policy", i, NULL,
 			    "policy '%s' given twice for hub %s", w[1], w[0]);
-		np = rc_reallocarray(h->policies, h->npolicies + 1,
-		    sizeof(*np));
+		np =
+		    rc_reallocarray(h->policies, h->npolicies + 1, sizeof(*np));
 		if (np == NULL)
 			return cfail(s, "hub-policy", i, NULL, "out of memory");
 		h->policies = np;
@@ -495,8 +494,8 @@ src_init(struct src *s, const char *name, char *err, size_t errlen)
 }
 
 int
-config_parse(const char *name, const char *text, size_t len,
-    struct config *cfg, char *err, size_t errlen)
+config_parse(const char *name, const char *text, size_t len, struct config *cfg,
+    char *err, size_t errlen)
 {
 	struct src s;
 	int rc;

@@ -66,7 +66,7 @@ struct config {
 	long long request_timeout;
 	int log_level; /* 0 info, 1 debug */
 	struct rc_strlist dps_policy; /* NAME RIGHTS KEY, flattened */
-	struct rc_strlist hub;	      /* NAME HOSTNAME, flattened */
+	struct rc_strlist hub; /* NAME HOSTNAME, flattened */
 	struct rc_strlist hub_policy; /* HUB NAME RIGHTS KEY, flattened */
 	char *user;
 
@@ -89,8 +89,8 @@ struct config {
 RC_MUST_CHECK int config_load(const char *path, struct config *cfg, char *err,
     size_t errlen);
 /* Same, over text already in memory (name is used in messages). */
-RC_MUST_CHECK int config_parse(const char *name, const char *text,
-    size_t len, struct config *cfg, char *err, size_t errlen);
+RC_MUST_CHECK int config_parse(const char *name, const char *text, size_t len,
+    struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *);
 /* The worker count, 0 resolved to the number of online CPUs. */
 int config_workers(const struct config *);
@@ -108,7 +108,7 @@ SSL_CTX *tls_ctx_new(const struct config *, int request_client_cert);
  * certificates (free the stack with sk_X509_free only); NULL if the peer
  * sent none.
  */
-STACK_OF(X509) *tls_peer_chain(SSL *);
+STACK_OF(X509) * tls_peer_chain(SSL *);
 
 /* A role's service API as the router sees it. */
 struct role_service {
@@ -152,9 +152,9 @@ int router_host_ok(const struct config *, const char *host);
  * *out borrows the policy's name and rights; otherwise RC_EAUTH, and the
  * refusal has been logged (peer, policy name, reason; never the token).
  */
-RC_MUST_CHECK int auth_sas(const struct rc_http_req *,
-    const struct rc_policy *, size_t npolicies, const struct config *,
-    time_t now, struct rc_principal *out);
+RC_MUST_CHECK int auth_sas(const struct rc_http_req *, const struct rc_policy *,
+    size_t npolicies, const struct config *, time_t now,
+    struct rc_principal *out);
 
 /*
  * The roles this build runs (roles.c): creates each role named by the
@@ -180,8 +180,7 @@ struct listener {
  * the MQTT one).  fatalx on failure: a daemon that cannot bind has nothing
  * to do.  The caller closes the fds with listeners_close.
  */
-void listeners_open(const struct config *, struct listener **out,
-    size_t *n);
+void listeners_open(const struct config *, struct listener **out, size_t *n);
 void listeners_close(struct listener *, size_t n);
 /* "a.b.c.d:port" or "[v6]:port". */
 void sockaddr_format(const struct sockaddr *, char *out, size_t outsize);

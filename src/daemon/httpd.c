@@ -93,8 +93,7 @@ fill_req(struct evhttp_request *req, struct rc_http_req *r)
 }
 
 static void
-send_resp(struct evhttp_request *req, struct rc_http_resp *resp,
-    int draining)
+send_resp(struct evhttp_request *req, struct rc_http_resp *resp, int draining)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	size_t i;
@@ -110,8 +109,8 @@ send_resp(struct evhttp_request *req, struct rc_http_resp *resp,
 		}
 	}
 	if (resp->body.len > 0 &&
-	    evbuffer_add(evhttp_request_get_output_buffer(req),
-	        resp->body.data, resp->body.len) != 0) {
+	    evbuffer_add(evhttp_request_get_output_buffer(req), resp->body.data,
+	        resp->body.len) != 0) {
 		evhttp_clear_headers(out);
 		send_plain(req, 500, "Internal Server Error", draining);
 		return;

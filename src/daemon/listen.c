@@ -26,8 +26,7 @@
 #define BACKLOG 511
 
 static int
-parse_addr(const char *s, int port, struct sockaddr_storage *ss,
-    socklen_t *len)
+parse_addr(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -107,8 +106,8 @@ bind_one(const char *addr, int port)
 
 	if (parse_addr(addr, port, &ss, &len) != RC_OK)
 		rc_fatalx("listen %s: not an IP address", addr);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		rc_fatal("listen %s: socket", addr);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,12 +57,13 @@ struct daemon {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: rollcalld [-dnvV] [-f file]\n"
-	                "  -d       stay in the foreground, log to stderr\n"
-	                "  -f file  configuration file (default %s)\n"
-	                "  -n       check the configuration and exit\n"
-	                "  -v       verbose (debug) logging\n"
-	                "  -V       print the version and exit\n",
+	fprintf(stderr,
+	    "usage: rollcalld [-dnvV] [-f file]\n"
+	    "  -d       stay in the foreground, log to stderr\n"
+	    "  -f file  configuration file (default %s)\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -v       verbose (debug) logging\n"
+	    "  -V       print the version and exit\n",
 	    ROLLCALLD_CONF);
 	exit(2);
 }
@@ -150,6 +152,7 @@ serve(struct daemon *d, int debug, int verbose)
 {
 	struct event *sigs[3];
 	struct event_base *base;
+	sigset_t mask;
 	size_t i;
 
 	if (evthread_use_pthreads() != 0)
@@ -171,6 +174,16 @@ serve(struct daemon *d, int debug, int verbose)
 	rc_log_info("ready");
 	if (event_base_dispatch(base) == -1)
 		rc_fatalx("main event loop failed");
+	/*
+	 * Stopping is bounded (DRAIN_SECONDS); a second SIGTERM must not
+	 * turn a clean exit into death by signal once libevent hands the
+	 * signals back to their default action.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	stop(d);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);

@@ -18,12 +18,12 @@
 #include "rollcall/log.h"
 
 /* Mozilla "intermediate" TLS 1.2 suites; 1.3 keeps OpenSSL's defaults. */
-#define TLS12_CIPHERS                                     \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:"                  \
-	"ECDHE-RSA-AES128-GCM-SHA256:"                    \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:"                  \
-	"ECDHE-RSA-AES256-GCM-SHA384:"                    \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:"                  \
+#define TLS12_CIPHERS                    \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:" \
+	"ECDHE-RSA-AES128-GCM-SHA256:"   \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:" \
+	"ECDHE-RSA-AES256-GCM-SHA384:"   \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:" \
 	"ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:P-256"
 /* Sessions from another program with the same key cannot resume here. */
@@ -105,9 +105,9 @@ tls_ctx_new(const struct config *cfg, int request_client_cert)
 	return ctx;
 }
 
-STACK_OF(X509) *tls_peer_chain(SSL *ssl)
+STACK_OF(X509) * tls_peer_chain(SSL *ssl)
 {
-	STACK_OF(X509) *sent, *out;
+	STACK_OF(X509) * sent, *out;
 	X509 *leaf;
 	int i;
 

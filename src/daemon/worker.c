@@ -337,8 +337,8 @@ mqtt_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-mqtt_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+mqtt_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
 {
 	struct worker *w = arg;
 	struct bufferevent *bev;
@@ -347,8 +347,8 @@ mqtt_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	(void)salen;
-	if (w->draining || (c = conn_new(w, w->ws->c.mqtt_ctx, 1, &ssl)) ==
-	        NULL) {
+	if (w->draining ||
+	    (c = conn_new(w, w->ws->c.mqtt_ctx, 1, &ssl)) == NULL) {
 		close(fd);
 		return;
 	}
@@ -524,8 +524,8 @@ workers_start(const struct workers_config *wc)
 	int i, e;
 
 	if (conn_idx == -1) {
-		conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
-		    conn_ex_free);
+		conn_idx =
+		    SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ex_free);
 		if (conn_idx == -1)
 			rc_fatalx("SSL_get_ex_new_index");
 	}

@@ -39,10 +39,9 @@ static void
 test_unauthorized(struct rc_http_resp *resp, const char *message)
 {
 	reply(resp, 401,
-	    json_pack("{s:i, s:s, s:s, s:s}", "errorCode", 401002,
-	        "trackingId", "test", "message",
-	        message != NULL ? message : "Unauthorized", "timestampUtc",
-	        "1970-01-01T00:00:00Z"));
+	    json_pack("{s:i, s:s, s:s, s:s}", "errorCode", 401002, "trackingId",
+	        "test", "message", message != NULL ? message : "Unauthorized",
+	        "timestampUtc", "1970-01-01T00:00:00Z"));
 	if (rc_http_resp_header(resp, "x-ms-error-code", "401002") != RC_OK)
 		rc_http_resp_status(resp, 500);
 }
@@ -56,8 +55,8 @@ test_handle(void *arg, const struct rc_http_req *req,
 	    json_pack("{s:s, s:i, s:s, s:s, s:s?, s:s?, s:i, s:b}", "policy",
 	        who->policy, "rights", (int)who->rights, "method",
 	        rc_http_method_name(req->method), "path", req->path, "query",
-	        req->query, "host", req->host, "bodyLength",
-	        (int)req->body_len, "clientCert", req->peer_chain != NULL));
+	        req->query, "host", req->host, "bodyLength", (int)req->body_len,
+	        "clientCert", req->peer_chain != NULL));
 }
 
 int
