@@ -4,6 +4,8 @@
 // azure-iot-common makes them).
 //
 // Environment (set by CTest, tests/e2e/CMakeLists.txt):
+//   RC_E2E_KEEP  set: keep the temp directories (default: removed at the
+//                end of the test file)
 //   ROLLCALLD    the rollcalld binary under test
 //   ROLLCALL     the rollcall CLI (its `ca` commands make the PKI when
 //                present; openssl(1) otherwise)
@@ -29,6 +31,7 @@ export const ROLLCALL = process.env.ROLLCALL;
 const READY_TIMEOUT_MS = 20000;
 const STOP_TIMEOUT_MS = 10000;
 const running = new Set();
+const dirs = new Set();
 
 process.on('exit', () => {
   for (const d of running) {
@@ -41,7 +44,13 @@ process.on('exit', () => {
 });
 
 after(async () => {
-  await stopAll();
+  try {
+    await stopAll();
+  } finally {
+    if (!process.env.RC_E2E_KEEP)
+      for (const dir of dirs)
+        fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 export async function stopAll() {
@@ -60,7 +69,9 @@ export async function stopAll() {
 export function tmpdir() {
   const base = process.env.RC_TEST_TMP || os.tmpdir();
   fs.mkdirSync(base, { recursive: true });
-  return fs.mkdtempSync(path.join(base, 'e2e-'));
+  const dir = fs.mkdtempSync(path.join(base, 'e2e-'));
+  dirs.add(dir);
+  return dir;
 }
 
 function run(cmd, args) {
