@@ -5,7 +5,7 @@
  * answer "not available yet").
  */
 #include "daemon.h"
-#include "dps.h"
+#include "dps/dps.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
 
