@@ -3,6 +3,7 @@
 // keep-alive, graceful stop, and `rollcalld -n`.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -181,6 +182,30 @@ describe('rollcalld on IPv6', () => {
     }
   });
 });
+
+describe('rollcalld privileges', () => {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  it('runs as `user` after binding when started as root', { skip: !root && 'not root' }, async () => {
+    const dir = tmpdir();
+    fs.chmodSync(dir, 0o711); // nobody must reach db/
+    const dbdir = path.join(dir, 'db');
+    fs.mkdirSync(dbdir);
+    const nobody = Number(runIdU('nobody'));
+    fs.chownSync(dbdir, nobody, nobody);
+    const d = await startDaemon({
+      conf: { user: 'nobody', store: `sqlite:${path.join(dbdir, 'rollcall.db')}` },
+    });
+    const status = fs.readFileSync(`/proc/${d.pid}/status`, 'utf8');
+    assert.match(status, new RegExp(`^Uid:\\t${nobody}\\t${nobody}\\t${nobody}\\t${nobody}$`, 'm'));
+    assert.equal((await request(d, { path: '/enrollments/x' })).status, 401);
+    const { code } = await d.stop();
+    assert.equal(code, 0);
+  });
+});
+
+function runIdU(user) {
+  return execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim();
+}
 
 describe('rollcalld stop', () => {
   it('exits 0 on SIGTERM with an idle keep-alive connection open', async () => {
