@@ -108,7 +108,7 @@ SSL_CTX *tls_ctx_new(const struct config *, int request_client_cert);
  * certificates (free the stack with sk_X509_free only); NULL if the peer
  * sent none.
  */
-STACK_OF(X509) * tls_peer_chain(SSL *);
+STACK_OF(X509) *tls_peer_chain(SSL *);
 
 /* A role's service API as the router sees it. */
 struct role_service {

@@ -5,10 +5,11 @@
  *
  * Process model: rollcalld never forks or detaches; a supervisor (systemd
  * with Type=exec, a container runtime, a shell) owns it.  Until it is
- * ready, everything it logs goes to stderr, so a bad config or a port in
- * use is seen by whoever started it; from the readiness line on, the log
- * goes to syslog (LOG_DAEMON; journald collects it), or stays on stderr
- * with -d.  The readiness line is the one line rollcalld writes on stdout:
+ * ready to start its workers, everything it logs goes to stderr, so a bad
+ * config, a port in use or a broken store is seen by whoever started it;
+ * from then on the log goes to syslog (LOG_DAEMON; journald collects it),
+ * or stays on stderr with -d.  The readiness line is the one line
+ * rollcalld writes on stdout:
  *
  *	rollcalld ready https=127.0.0.1:40123 mqtt=127.0.0.1:40124
  *
@@ -112,7 +113,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-start(struct daemon *d)
+start(struct daemon *d, int debug, int verbose)
 {
 	struct workers_config wc;
 	int rc;
@@ -133,6 +134,10 @@ start(struct daemon *d)
 	wc.https_ctx = d->https_ctx;
 	wc.mqtt_ctx = d->mqtt_ctx;
 	wc.n = config_workers(d->cfg);
+	/* From here on only the workers can fail; the log leaves stderr
+	 * before they run, so no thread logs while it switches. */
+	if (!debug)
+		rc_log_init("rollcalld", 0, verbose);
 	d->workers = workers_start(&wc);
 }
 
@@ -167,10 +172,8 @@ serve(struct daemon *d, int debug, int verbose)
 	for (i = 0; i < 3; i++)
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
 			rc_fatalx("cannot watch signals");
-	start(d);
+	start(d, debug, verbose);
 	listeners_ready(d->listeners, d->nlisteners);
-	if (!debug)
-		rc_log_init("rollcalld", 0, verbose);
 	rc_log_info("ready");
 	if (event_base_dispatch(base) == -1)
 		rc_fatalx("main event loop failed");

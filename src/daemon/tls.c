@@ -105,9 +105,10 @@ tls_ctx_new(const struct config *cfg, int request_client_cert)
 	return ctx;
 }
 
-STACK_OF(X509) * tls_peer_chain(SSL *ssl)
+STACK_OF(X509) *
+tls_peer_chain(SSL *ssl)
 {
-	STACK_OF(X509) * sent, *out;
+	STACK_OF(X509) *sent, *out;
 	X509 *leaf;
 	int i;
 

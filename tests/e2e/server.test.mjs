@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 
@@ -160,6 +161,17 @@ describe('rollcalld server core', () => {
       assert.equal(await done, '');
     } finally {
       clearInterval(timer);
+    }
+  });
+
+  it('cuts a client that never starts its TLS handshake', async () => {
+    for (const port of [d.httpsPort, d.mqttPort]) {
+      const s = net.connect({ host: '127.0.0.1', port });
+      await new Promise((resolve, reject) => {
+        s.once('connect', resolve);
+        s.once('error', reject);
+      });
+      assert.equal(await closed(s), '');
     }
   });
 
