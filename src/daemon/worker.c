@@ -299,6 +299,12 @@ request_done(struct evhttp_request *req, void *arg)
 	(void)req;
 	c->busy = 0;
 	c->idle_mark = BIO_number_read(SSL_get_rbio(c->ssl));
+	/*
+	 * A response begun before the stop went out without "Connection:
+	 * close"; now that it is sent, the connection has nothing in flight.
+	 */
+	if (c->w->draining)
+		conn_cut(c, "server stopping");
 	deadline_arm(c);
 }
 

@@ -59,7 +59,7 @@ describe('rollcalld server core', () => {
   it('refuses TLS 1.1 and accepts TLS 1.2 and 1.3', async () => {
     await assert.rejects(tlsConnect(d, {
       minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0',
-    }), (e) => /alert|version|handshake/i.test(`${e.code} ${e.message}`));
+    }), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }); // the server's alert
     for (const v of ['TLSv1.2', 'TLSv1.3']) {
       const s = await tlsConnect(d, { minVersion: v, maxVersion: v });
       assert.equal(s.getProtocol(), v);
