@@ -113,18 +113,31 @@ conn_free(struct conn *c)
 	rc_free(c);
 }
 
-/* CRYPTO_EX_free: runs inside SSL_free, whoever calls it. */
+/*
+ * CRYPTO_EX_free: runs inside SSL_free, whoever calls it, before OpenSSL
+ * looks at how the connection ended.  libevent frees a connection's SSL
+ * without a close_notify, and OpenSSL drops the session of a connection
+ * not shut down; since TLS 1.1 an unclean close no longer forbids
+ * resuming (RFC 5246 §7.2.1), and clients without ticket support need the
+ * cached session to resume, so a completed handshake is marked shut down.
+ * A fatal alert still removes its session, earlier and by another path.
+ */
 static void
 conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
     void *argp)
 {
-	(void)parent;
+	struct conn *c = ptr;
+
 	(void)ad;
 	(void)idx;
 	(void)argl;
 	(void)argp;
-	if (ptr != NULL)
-		conn_free(ptr);
+	if (c == NULL)
+		return;
+	if (c->handshaken)
+		SSL_set_shutdown(parent,
+		    SSL_get_shutdown(parent) | SSL_SENT_SHUTDOWN);
+	conn_free(c);
 }
 
 static void

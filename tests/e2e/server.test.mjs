@@ -4,6 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -72,6 +73,23 @@ describe('rollcalld server core', () => {
     const s1 = await tlsConnect(d, opts);
     const session = s1.getSession();
     s1.destroy();
+    const s2 = await tlsConnect(d, { ...opts, session });
+    assert.equal(s2.isSessionReused(), true);
+    s2.destroy();
+  });
+
+  it('resumes TLS 1.2 sessions by ID for clients without tickets', async () => {
+    const opts = {
+      minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2',
+      secureOptions: crypto.constants.SSL_OP_NO_TICKET,
+    };
+    const s1 = await tlsConnect(d, opts);
+    const session = s1.getSession();
+    // The server frees the connection without a close_notify (libevent
+    // does): its session must stay resumable all the same.
+    const gone = closed(s1);
+    s1.end();
+    await gone;
     const s2 = await tlsConnect(d, { ...opts, session });
     assert.equal(s2.isSessionReused(), true);
     s2.destroy();
