@@ -29,6 +29,7 @@
  * requests in flight with "Connection: close", and exits once its last
  * connection is gone or DRAIN_SECONDS have passed.
  */
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -198,15 +199,25 @@ deadline_arm(struct conn *c)
 		evtimer_add(c->deadline, &c->w->ws->timeout);
 }
 
-/* Nothing of a next request has arrived since the connection went idle. */
+/*
+ * Nothing of a next request has arrived since the connection went idle:
+ * not read by OpenSSL, not buffered by libevent, not waiting in the
+ * socket.
+ */
 static int
 conn_idle(struct conn *c)
 {
+	int fd, pending = 0;
+
 	if (c->busy)
 		return 0;
 	if (!c->handshaken || c->mqtt)
 		return 1;
-	return BIO_number_read(SSL_get_rbio(c->ssl)) == c->idle_mark &&
+	fd = bufferevent_getfd(c->bev);
+	if (fd >= 0 && ioctl(fd, FIONREAD, &pending) == -1)
+		pending = 0;
+	return pending == 0 &&
+	    BIO_number_read(SSL_get_rbio(c->ssl)) == c->idle_mark &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
 }
 

@@ -255,13 +255,12 @@ describe('rollcalld stop', () => {
     const s = await tlsConnect(d);
     const answer = closed(s);
     const body = '{"registrationId":"x"}';
-    s.write('PUT /enrollments/x HTTP/1.1\r\nHost: localhost\r\n' +
+    await new Promise((resolve) => s.write('PUT /enrollments/x HTTP/1.1\r\nHost: localhost\r\n' +
       `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
-      body.slice(0, 5));
-    // Let the daemon read the header before it is told to stop.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+      body.slice(0, 5), resolve));
+    // Sent, so in flight, whether or not the daemon has read it yet.
     process.kill(d.pid, 'SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitForLog(d, /SIGTERM: stopping/);
     s.write(body.slice(5));
     const text = await answer;
     assert.match(text, /^HTTP\/1\.1 401 /);
