@@ -144,6 +144,17 @@ describe('rollcalld server core', () => {
     assert.equal(next.status, 401);
   });
 
+  it('refuses a header block over 16 KiB and keeps serving', async () => {
+    const r = await request(d, { path: '/enrollments/x', headers: { 'X-Big': 'a'.repeat(17 * 1024) } });
+    assert.equal(r.status, 400);
+    const many = {};
+    for (let i = 0; i < 70; i++)
+      many[`X-H${i}`] = 'v';
+    const r2 = await request(d, { path: '/enrollments/x', headers: many });
+    assert.equal(r2.status, 431);
+    assert.equal((await request(d, { path: '/enrollments/x' })).status, 401);
+  });
+
   it('keeps connections alive across requests', async () => {
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -152,6 +163,18 @@ describe('rollcalld server core', () => {
         seen.push(await request(d, { path: '/enrollments/x', agent }));
       assert.deepEqual(seen.map((r) => r.status), [401, 401, 401]);
       assert.deepEqual(seen.map((r) => r.reusedSocket), [false, true, true]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('serves many connections at once', async () => {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 16, ca: d.ca });
+    try {
+      const all = await Promise.all(Array.from({ length: 200 }, (_, i) => request(d, {
+        path: `/enrollments/dev${i}`, agent: i % 2 ? agent : false,
+      })));
+      assert.deepEqual([...new Set(all.map((r) => r.status))], [401]);
     } finally {
       agent.destroy();
     }
