@@ -112,6 +112,29 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	            "a new configuration");
 }
 
+/* libevent's own messages join our log. */
+static void
+event_log(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		rc_log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		rc_log_info("libevent: %s", msg);
+		break;
+	default:
+		rc_log_warnx("libevent: %s", msg);
+		break;
+	}
+}
+
+static void
+event_fatal(int err)
+{
+	rc_fatalx("libevent: fatal error %d", err);
+}
+
 static void
 start(struct daemon *d, int debug, int verbose)
 {
@@ -160,6 +183,8 @@ serve(struct daemon *d, int debug, int verbose)
 	sigset_t mask;
 	size_t i;
 
+	event_set_log_callback(event_log);
+	event_set_fatal_callback(event_fatal);
 	if (evthread_use_pthreads() != 0)
 		rc_fatalx("evthread_use_pthreads");
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)

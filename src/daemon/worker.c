@@ -82,6 +82,8 @@ struct worker {
 	size_t nmqtt;
 	struct event *stop_ev;
 	struct event *drain_ev;
+	struct event *resume_ev;
+	int paused;
 	struct httpd_ctx hctx;
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
@@ -96,7 +98,12 @@ struct workers {
 	struct timeval timeout;
 };
 
+/* How long accepting pauses after accept(2) ran out of resources. */
+#define ACCEPT_PAUSE_MS 100
+
 static int conn_idx = -1;
+/* The worker whose loop runs on this thread. */
+static __thread struct worker *this_worker;
 
 static void
 conn_free(struct conn *c)
@@ -395,6 +402,60 @@ mqtt_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_enable(bev, EV_READ);
 }
 
+/* Turns every listener of the worker on or off. */
+static void
+listeners_enable(struct worker *w, int on)
+{
+	struct evconnlistener *l;
+	size_t i;
+
+	for (i = 0; i < w->nbound + w->nmqtt; i++) {
+		l = i < w->nbound
+		    ? evhttp_bound_socket_get_listener(w->bound[i])
+		    : w->mqtt[i - w->nbound];
+		if (on)
+			evconnlistener_enable(l);
+		else
+			evconnlistener_disable(l);
+	}
+}
+
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->paused = 0;
+	if (!w->draining)
+		listeners_enable(w, 1);
+}
+
+/*
+ * accept(2) failed for a reason other than a vanished peer: out of file
+ * descriptors or memory.  The connection stays queued and the socket
+ * stays readable, so accepting again at once would spin; pause instead
+ * and let connections close meanwhile.
+ */
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+	struct worker *w = this_worker; /* arg is evhttp's, not ours */
+	int e = errno;
+
+	(void)l;
+	(void)arg;
+	if (w == NULL || w->paused)
+		return;
+	rc_log_warnx("worker %d: accept: %s; pausing accepts for %d ms", w->id,
+	    strerror(e), ACCEPT_PAUSE_MS);
+	w->paused = 1;
+	listeners_enable(w, 0);
+	evtimer_add(w->resume_ev, &tv);
+}
+
 static void
 drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -421,6 +482,7 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	w->draining = 1;
 	w->hctx.draining = 1;
+	evtimer_del(w->resume_ev);
 	for (i = 0; i < w->nbound; i++)
 		evhttp_del_accept_socket(w->http, w->bound[i]);
 	w->nbound = 0;
@@ -444,6 +506,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct conn *c;
 
+	this_worker = w;
 	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		rc_log_warnx("worker %d: event loop failed", w->id);
 	w->teardown = 1;
@@ -460,6 +523,7 @@ worker_main(void *arg)
 	/* Runs the bufferevent finalizers: SSL_free, then conn_free. */
 	event_free(w->stop_ev);
 	event_free(w->drain_ev);
+	event_free(w->resume_ev);
 	event_base_free(w->base);
 	w->base = NULL;
 	return NULL;
@@ -492,14 +556,18 @@ worker_listen(struct worker *w)
 		if (wc->listeners[i].kind == LISTEN_HTTPS) {
 			w->bound[w->nbound] =
 			    evhttp_accept_socket_with_handle(w->http, fd);
-			if (w->bound[w->nbound++] == NULL)
+			if (w->bound[w->nbound] == NULL)
 				rc_fatalx("worker: evhttp_accept_socket");
+			l = evhttp_bound_socket_get_listener(
+			    w->bound[w->nbound++]);
+			evconnlistener_set_error_cb(l, accept_error);
 			continue;
 		}
 		l = evconnlistener_new(w->base, mqtt_accept, w,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (l == NULL)
 			rc_fatalx("worker: evconnlistener_new");
+		evconnlistener_set_error_cb(l, accept_error);
 		w->mqtt[w->nmqtt++] = l;
 	}
 }
@@ -540,7 +608,8 @@ worker_init(struct workers *ws, int id)
 		rc_fatalx("worker: event_base_new");
 	w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
 	w->drain_ev = evtimer_new(w->base, drain_timeout, w);
-	if (w->stop_ev == NULL || w->drain_ev == NULL)
+	w->resume_ev = evtimer_new(w->base, accept_resume, w);
+	if (w->stop_ev == NULL || w->drain_ev == NULL || w->resume_ev == NULL)
 		rc_fatalx("worker: out of memory");
 	worker_http(w);
 	worker_listen(w);

@@ -177,15 +177,18 @@ function sanitizerReport(stderr) {
 
 // Starts rollcalld -d -f CONF and resolves once it printed its readiness
 // line: {dir, pid, httpsPort, mqttPort, httpsAddr, mqttAddr, ca, policies,
-// conf, stderr(), stop(), exited}.  options: conf keyword overrides, and
-// args (extra command line arguments).
+// conf, stderr(), stop(), exited}.  options: conf keyword overrides, args
+// (extra command line arguments), wrap (a command prefix that execs).
 export async function startDaemon(options = {}) {
   if (!ROLLCALLD)
     throw new Error('ROLLCALLD is not set (run the tests through ctest)');
   const dir = tmpdir();
   const pki = makePki(dir);
   const conf = writeConf(dir, pki, options.conf);
-  const child = spawn(ROLLCALLD, ['-d', '-f', conf.path, ...(options.args ?? [])], {
+  // options.wrap: a command that execs the rest (prlimit ... --), so the
+  // pid stays the daemon's.
+  const argv = [...(options.wrap ?? []), ROLLCALLD, '-d', '-f', conf.path, ...(options.args ?? [])];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1' },
   });

@@ -236,6 +236,31 @@ describe('rollcalld on IPv6', () => {
   });
 });
 
+describe('rollcalld out of file descriptors', () => {
+  it('pauses accepting instead of spinning, then serves again', async () => {
+    const d = await startDaemon({ wrap: ['prlimit', '--nofile=48:48', '--'] });
+    const socks = [];
+    try {
+      for (let i = 0; i < 60; i++) {
+        const s = net.connect({ host: '127.0.0.1', port: d.httpsPort });
+        s.on('error', () => {});
+        socks.push(s);
+      }
+      await waitForLog(d, /accept: Too many open files; pausing accepts/);
+    } finally {
+      for (const s of socks)
+        s.destroy();
+    }
+    const r = await request(d, { path: '/enrollments/x' });
+    assert.equal(r.status, 401);
+    const { code, stderr } = await d.stop();
+    assert.equal(code, 0);
+    assert.doesNotMatch(stderr, /Error from accept/);
+    // One line per pause of 100 ms per worker, not one per attempt.
+    assert.ok(stderr.split('pausing accepts').length < 200, stderr);
+  });
+});
+
 describe('rollcalld privileges', () => {
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   it('runs as `user` after binding when started as root', { skip: !root && 'not root' }, async () => {
