@@ -215,8 +215,7 @@ void workers_stop(struct workers *);
 struct evhttp_request;
 struct httpd_ctx {
 	const struct router *router;
-	size_t max_body;
-	int draining;
+	int draining; /* answers carry "Connection: close" */
 };
 /* Answers one request read on a TLS connection from peer ("addr:port"). */
 void httpd_serve(struct evhttp_request *, struct httpd_ctx *, SSL *,

@@ -593,7 +593,6 @@ worker_http(struct worker *w)
 	 */
 	evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	w->hctx.router = w->ws->c.router;
-	w->hctx.max_body = (size_t)cfg->max_body;
 }
 
 static void
