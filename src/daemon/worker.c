@@ -148,20 +148,6 @@ conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 	conn_free(c);
 }
 
-static void
-tls_info(const SSL *ssl, int where, int ret)
-{
-	struct conn *c;
-
-	(void)ret;
-	if ((where & SSL_CB_HANDSHAKE_DONE) == 0)
-		return;
-	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL)
-		return;
-	c->handshaken = 1;
-	c->idle_mark = BIO_number_read(SSL_get_rbio(ssl));
-}
-
 /* "addr:port" of the peer, for logs; looked up once. */
 static const char *
 conn_peer(struct conn *c)
@@ -177,6 +163,28 @@ conn_peer(struct conn *c)
 		return "-";
 	sockaddr_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
 	return c->peer;
+}
+
+/*
+ * SSL info callback: notes the end of the handshake, and logs alerts (at
+ * debug level: a client that does not trust our CA says so in an alert,
+ * and that is the one place an operator can see it).
+ */
+static void
+tls_info(const SSL *ssl, int where, int ret)
+{
+	struct conn *c;
+
+	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL)
+		return;
+	if (where & SSL_CB_ALERT)
+		rc_log_debug("%s: TLS alert %s: %s", conn_peer(c),
+		    (where & SSL_CB_READ) ? "received" : "sent",
+		    SSL_alert_desc_string_long(ret));
+	if ((where & SSL_CB_HANDSHAKE_DONE) == 0)
+		return;
+	c->handshaken = 1;
+	c->idle_mark = BIO_number_read(SSL_get_rbio(ssl));
 }
 
 static void
