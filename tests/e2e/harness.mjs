@@ -177,14 +177,24 @@ function sanitizerReport(stderr) {
 
 // Starts rollcalld -d -f CONF and resolves once it printed its readiness
 // line: {dir, pid, httpsPort, mqttPort, httpsAddr, mqttAddr, ca, policies,
-// conf, stderr(), stop(), exited}.  options: conf keyword overrides, args
-// (extra command line arguments), wrap (a command prefix that execs).
+// conf, stderr(), stop(), exited}.  options: conf (keyword overrides of
+// the generated config), or confFile (an existing config; with ca, the
+// path of the CA to trust, and policies, {name: base64 key}); args (extra
+// command line arguments); wrap (a command prefix that execs).
 export async function startDaemon(options = {}) {
   if (!ROLLCALLD)
     throw new Error('ROLLCALLD is not set (run the tests through ctest)');
-  const dir = tmpdir();
-  const pki = makePki(dir);
-  const conf = writeConf(dir, pki, options.conf);
+  let dir, pki, conf;
+  if (options.confFile) {
+    // An existing data directory (e.g. from `rollcall init`).
+    dir = path.dirname(options.confFile);
+    pki = options.ca ? { ca: options.ca } : null;
+    conf = { path: options.confFile, policies: options.policies ?? {} };
+  } else {
+    dir = tmpdir();
+    pki = makePki(dir);
+    conf = writeConf(dir, pki, options.conf);
+  }
   // options.wrap: a command that execs the rest (prlimit ... --), so the
   // pid stays the daemon's.
   const argv = [...(options.wrap ?? []), ROLLCALLD, '-d', '-f', conf.path, ...(options.args ?? [])];
@@ -202,7 +212,7 @@ export async function startDaemon(options = {}) {
   const d = {
     dir,
     pid: child.pid,
-    ca: fs.readFileSync(pki.ca),
+    ca: pki ? fs.readFileSync(pki.ca) : undefined,
     pki,
     policies: conf.policies,
     conf: conf.path,
