@@ -66,6 +66,11 @@ void rc_wbuf_reset(struct rc_wbuf *);
 /* Zeroes the content before freeing: for secrets. */
 void rc_wbuf_free_secret(struct rc_wbuf *);
 
+/*
+ * Makes room for n more bytes now, so later appends up to that size do not
+ * move the data (no stray copies of secrets are left behind by realloc).
+ */
+RC_MUST_CHECK int rc_wbuf_reserve(struct rc_wbuf *, size_t n);
 RC_MUST_CHECK int rc_wbuf_append(struct rc_wbuf *, const void *, size_t);
 RC_MUST_CHECK int rc_wbuf_putc(struct rc_wbuf *, uint8_t);
 RC_MUST_CHECK int rc_wbuf_puts(struct rc_wbuf *, const char *);

@@ -120,7 +120,14 @@ struct rc_audit {
 /*
  * The identity of the caller of a change, for the audit log, and an
  * optional precondition: if_match non-NULL and not "*" must equal the
- * stored etag, else RC_ESTALE.
+ * stored etag, else RC_ESTALE.  Every change needs a ctx with a non-empty
+ * who (else RC_EINVAL).
+ *
+ * Etags are opaque strings chosen afresh on every write.  The double
+ * quotes are part of the value (18 characters: "5F0A1B2C3D4E5F60" with
+ * the quotes), an HTTP entity-tag (RFC 9110 §8.8.3): the API layer sends
+ * it as it is in JSON "etag" and in the ETag header, and passes an
+ * If-Match header value through unchanged.
  */
 struct rc_store_ctx {
 	const char *who;
@@ -129,9 +136,10 @@ struct rc_store_ctx {
 
 /*
  * Opens (creating and migrating as needed) the store named by uri:
- * "sqlite:/path/to/rollcall.db" (or a plain path).  Migrations run in
- * order inside a transaction; a database newer than this binary is refused
- * with RC_EUNSUPPORTED.
+ * "sqlite:/path/to/rollcall.db", "sqlite:///path/..." (or a plain path).
+ * Migrations run in order, each inside a transaction; a database newer
+ * than this binary is refused with RC_EUNSUPPORTED, as is a "postgres:"
+ * URI for now.  A file that is no database: RC_EPARSE.
  */
 RC_MUST_CHECK int rc_store_open(const char *uri, struct rc_store **out);
 /* Flushes and closes; NULL-safe. */
@@ -145,7 +153,10 @@ int rc_store_schema_version(struct rc_store *);
  * RC_ESTALE (If-Match mismatch, or if_match given for a missing one),
  * RC_EEXIST (a certificate of in is already in another enrollment; *conflict
  * is then set to the other enrollment's ID if conflict is non-NULL, caller
- * frees), RC_EINVAL (missing id).  On success *out (caller frees with
+ * frees), RC_EINVAL (missing id, a malformed certificate or thumbprint,
+ * one certificate in both slots, a slot with both a certificate and a CA
+ * name, CA names or device_id on the wrong kind, a doc that is not an
+ * object; a NULL doc is stored as {}).  On success *out (caller frees with
  * rc_enrollment_free) is the stored record.
  */
 RC_MUST_CHECK int rc_store_enrollment_put(struct rc_store *,
@@ -158,8 +169,11 @@ RC_MUST_CHECK int rc_store_enrollment_delete(struct rc_store *,
     const struct rc_store_ctx *, enum rc_enrollment_kind, const char *id);
 /*
  * A page of enrollments in ID order (case-insensitive), starting after the
- * ID `after` (NULL: from the start), at most max.  *next is set (caller
- * frees) to the continuation token when more remain, else NULL.
+ * ID `after` (NULL: from the start), at most max (>= 1, else RC_EINVAL).
+ * *next is set (caller frees) to the continuation token when more remain,
+ * else NULL.  The token is the last ID of the page: the API layer may
+ * encode it, and must not trust a client's token to be one it issued (any
+ * string is a valid starting point).  An empty page has *out NULL.
  */
 RC_MUST_CHECK int rc_store_enrollment_list(struct rc_store *,
     enum rc_enrollment_kind, const char *after, size_t max,
@@ -170,7 +184,10 @@ RC_MUST_CHECK int rc_store_enrollment_list(struct rc_store *,
  */
 RC_MUST_CHECK int rc_store_enrollment_find_cert(struct rc_store *,
     const char *sha256, struct rc_enrollment **out, enum rc_slot *slot);
-/* Groups referring to the CA certificate name in ca_refs. */
+/*
+ * Groups referring to the CA certificate name in ca_refs, in ID order;
+ * none: RC_OK with *n 0 and *out NULL.
+ */
 RC_MUST_CHECK int rc_store_group_find_ca_ref(struct rc_store *,
     const char *ca_name, struct rc_enrollment ***out, size_t *n);
 
@@ -186,7 +203,14 @@ RC_MUST_CHECK int rc_store_registration_list_group(struct rc_store *,
     const char *group_id, const char *after, size_t max,
     struct rc_registration ***out, size_t *n, char **next);
 
-/* CA certificates; put of an existing name replaces it (verified reset). */
+/*
+ * CA certificates.  A put of an existing name replaces it.  verified and
+ * verification_code are stored as given while the certificate stays the
+ * same (that is how the API layer records a code, then the proof); a put
+ * that brings a different certificate (by sha256) under an existing name
+ * stores it unverified and without a code, whatever in says, so a proof of
+ * possession never carries over to another key.  Lists are in name order.
+ */
 RC_MUST_CHECK int rc_store_ca_cert_put(struct rc_store *,
     const struct rc_store_ctx *, const struct rc_ca_cert *in,
     struct rc_ca_cert **out);
@@ -202,8 +226,10 @@ RC_MUST_CHECK int rc_store_audit_list(struct rc_store *, int64_t after,
     size_t max, struct rc_audit ***out, size_t *n);
 /*
  * Recomputes the chain from the first row: RC_OK, or RC_EBADSIG with
- * *bad_seq set to the first row that does not verify (edited, or a gap
- * where one was deleted).
+ * *bad_seq set to the first row that does not verify (an edited row
+ * itself; for a deleted row, the row after the gap).  Removing the newest
+ * rows leaves a shorter chain that still verifies: compare the newest
+ * hash with a copy kept elsewhere to see that.
  */
 RC_MUST_CHECK int rc_store_audit_verify(struct rc_store *, int64_t *bad_seq);
 /*

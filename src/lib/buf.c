@@ -177,8 +177,8 @@ rc_wbuf_reset(struct rc_wbuf *w)
 }
 
 /* Makes room for n more bytes of content plus the terminating NUL. */
-static int
-reserve(struct rc_wbuf *w, size_t n)
+int
+rc_wbuf_reserve(struct rc_wbuf *w, size_t n)
 {
 	size_t want, nsize;
 	uint8_t *p;
@@ -205,7 +205,7 @@ rc_wbuf_append(struct rc_wbuf *w, const void *p, size_t n)
 {
 	int rc;
 
-	if ((rc = reserve(w, n)) != RC_OK)
+	if ((rc = rc_wbuf_reserve(w, n)) != RC_OK)
 		return rc;
 	if (n > 0)
 		memcpy(w->data + w->len, p, n);
@@ -237,7 +237,7 @@ rc_wbuf_printf(struct rc_wbuf *w, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return RC_EINVAL;
-	if ((rc = reserve(w, (size_t)n)) != RC_OK)
+	if ((rc = rc_wbuf_reserve(w, (size_t)n)) != RC_OK)
 		return rc;
 	va_start(ap, fmt);
 	n = vsnprintf((char *)w->data + w->len, w->size - w->len, fmt, ap);
@@ -256,7 +256,7 @@ rc_wbuf_detach(struct rc_wbuf *w, char **out, size_t *len)
 	*out = NULL;
 	if (len != NULL)
 		*len = 0;
-	if ((rc = reserve(w, 0)) != RC_OK)
+	if ((rc = rc_wbuf_reserve(w, 0)) != RC_OK)
 		return rc;
 	w->data[w->len] = '\0';
 	*out = (char *)w->data;

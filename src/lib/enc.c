@@ -52,6 +52,10 @@ rc_b64_decode(const char *in, size_t inlen, size_t max, uint8_t **out,
 	*out = NULL;
 	*outlen = 0;
 	rc_wbuf_init(&w, max);
+	/* one allocation up front: decoded keys are never copied by a grow */
+	if ((rc = rc_wbuf_reserve(&w,
+	         inlen / 4 * 3 < max ? inlen / 4 * 3 : max)) != RC_OK)
+		goto out;
 	for (i = 0; i < inlen; i++) {
 		c = (uint8_t)in[i];
 		if (is_space(c))
@@ -90,7 +94,7 @@ rc_b64_decode(const char *in, size_t inlen, size_t max, uint8_t **out,
 	}
 	rc = rc_wbuf_detach(&w, (char **)out, outlen);
 out:
-	rc_wbuf_free(&w);
+	rc_wbuf_free_secret(&w);
 	return rc;
 }
 

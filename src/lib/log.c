@@ -48,7 +48,7 @@ rc_log_setfile(FILE *f)
 	logfile = f;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(int pri, const char *suffix, const char *fmt, va_list ap)
 {
 	char line[LINE_MAX_LEN];

@@ -83,7 +83,14 @@ rc_strndup(const char *s, size_t n)
 char *
 rc_strdup(const char *s)
 {
-	return rc_strndup(s, SIZE_MAX);
+	size_t len;
+	char *d;
+
+	len = strlen(s);
+	if ((d = rc_malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(d, s, len + 1);
+	return d;
 }
 
 void
