@@ -176,14 +176,14 @@ valid_host(const char *h, size_t n)
 		return inet_pton(AF_INET6, v6, addr) == 1;
 	}
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)h[i]) && strchr(".-_", h[i]) == NULL)
+		if (!isalnum((unsigned char)h[i]) &&
+		    strchr(".-_", h[i]) == NULL)
 			return 0;
 	return 1;
 }
 
 int
-client_base_url(const char *hostname, long default_port, char **base,
-    char **sr)
+client_base_url(const char *hostname, long default_port, char **base, char **sr)
 {
 	const char *h = hostname;
 	char portstr[8] = "";
@@ -238,12 +238,13 @@ client_parse_connections(const char *text, size_t len, char **connstr,
 		goto out;
 	rc = RC_EPARSE;
 	if ((dps = json_object_get(root, "dps")) == NULL ||
-	    (cs = json_string_value(json_object_get(dps, "connectionString"))) ==
-	        NULL)
+	    (cs = json_string_value(
+	         json_object_get(dps, "connectionString"))) == NULL)
 		goto out;
 	if (json_object_get(dps, "httpsPort") != NULL &&
 	    (!json_is_integer(json_object_get(dps, "httpsPort")) ||
-	        (p = json_integer_value(json_object_get(dps, "httpsPort"))) < 0 ||
+	        (p = json_integer_value(json_object_get(dps, "httpsPort"))) <
+	            0 ||
 	        p > 65535))
 		goto out;
 	tb = json_string_value(json_object_get(root, "trustBundle"));
@@ -307,8 +308,7 @@ body_message(json_t *root, const char *body, size_t len, size_t *mlen)
 {
 	const char *m, *semi;
 
-	if ((m = json_string_value(json_object_get(root, "message"))) ==
-	        NULL &&
+	if ((m = json_string_value(json_object_get(root, "message"))) == NULL &&
 	    (m = json_string_value(json_object_get(root, "Message"))) != NULL &&
 	    strncmp(m, "ErrorCode:", 10) == 0 &&
 	    (semi = strchr(m, ';')) != NULL && semi[1] != '\0')
@@ -428,8 +428,8 @@ use_connstr(struct client *cl, const char *cs, long port)
 	if ((rc = rc_connstr_parse(cs, strlen(cs), &c)) != RC_OK) {
 		/* Never echo it: it holds the key. */
 		cli_fail("the connection string does not parse (%s); it "
-			 "looks like HostName=HOST[:PORT];"
-			 "SharedAccessKeyName=NAME;SharedAccessKey=BASE64",
+		         "looks like HostName=HOST[:PORT];"
+		         "SharedAccessKeyName=NAME;SharedAccessKey=BASE64",
 		    rc_strerror(rc));
 		goto out;
 	}
@@ -437,8 +437,7 @@ use_connstr(struct client *cl, const char *cs, long port)
 		cli_fail("the connection string has no SharedAccessKeyName");
 		goto out;
 	}
-	if ((rc = client_base_url(c.host, port, &cl->base, &cl->sr)) !=
-	    RC_OK) {
+	if ((rc = client_base_url(c.host, port, &cl->base, &cl->sr)) != RC_OK) {
 		cli_fail("HostName '%s' is not HOST or HOST:PORT (%s)", c.host,
 		    rc_strerror(rc));
 		goto out;
@@ -472,8 +471,8 @@ resolve(struct client *cl, const struct client_opts *o)
 		cs = getenv(CLIENT_ENV_CONNSTR);
 	if (cs == NULL || *cs == '\0') {
 		ret = cli_fail("no service to talk to: give "
-			       "--connection-string CS or --data DIR, or set "
-			       "%s",
+		               "--connection-string CS or --data DIR, or set "
+		               "%s",
 		    CLIENT_ENV_CONNSTR);
 		goto out;
 	}
@@ -557,8 +556,9 @@ header_value(struct rc_buf *b)
 	const uint8_t *v = rc_buf_cur(b);
 	size_t n = rc_buf_remaining(b), i;
 
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
-	                    v[n - 1] == ' ' || v[n - 1] == '\t'))
+	while (n > 0 &&
+	    (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' ||
+	        v[n - 1] == '\t'))
 		n--;
 	while (n > 0 && (*v == ' ' || *v == '\t')) {
 		v++;
@@ -636,8 +636,9 @@ request_headers(struct client *cl, int has_body, const char *if_match,
 	    (rc = add_header(&l, "Accept", "application/json")) != RC_OK ||
 	    (rc = add_header(&l, "Expect", "")) != RC_OK)
 		goto out;
-	if (has_body && (rc = add_header(&l, "Content-Type",
-	                     "application/json; charset=utf-8")) != RC_OK)
+	if (has_body &&
+	    (rc = add_header(&l, "Content-Type",
+	         "application/json; charset=utf-8")) != RC_OK)
 		goto out;
 	if (if_match != NULL &&
 	    (rc = add_header(&l, "If-Match", if_match)) != RC_OK)
@@ -710,7 +711,7 @@ collect(struct client *cl, struct sink *s, struct client_resp *out)
 	         &out->json, why, sizeof(why))) != RC_OK &&
 	    out->status >= 200 && out->status < 300)
 		return cli_fail("the server answered %ld with malformed JSON "
-				"(%s)",
+		                "(%s)",
 		    out->status, why);
 	return CLI_OK;
 }
@@ -732,8 +733,7 @@ client_call(struct client *cl, const char *method, const char *path,
 	rc_wbuf_init(&s.body, CLIENT_MAX_BODY);
 	cl->errbuf[0] = '\0';
 	if ((url = rc_malloc(strlen(cl->base) + strlen(path) + 1)) == NULL ||
-	    (body != NULL && rc_json_dump(body, 0, &text, &len) !=
-	            RC_OK) ||
+	    (body != NULL && rc_json_dump(body, 0, &text, &len) != RC_OK) ||
 	    (rc = request_headers(cl, body != NULL, if_match, headers,
 	         &hdrs)) != RC_OK) {
 		cli_fail("cannot build the request");
@@ -779,8 +779,7 @@ client_ok(const struct client_resp *r)
 }
 
 int
-client_path(char **out, const char *prefix, const char *id,
-    const char *suffix)
+client_path(char **out, const char *prefix, const char *id, const char *suffix)
 {
 	struct rc_wbuf w;
 	char *enc = NULL;
@@ -789,8 +788,7 @@ client_path(char **out, const char *prefix, const char *id,
 	*out = NULL;
 	rc_wbuf_init(&w, 8192);
 	if ((rc = rc_sas_urlencode(id, strlen(id), &enc)) != RC_OK ||
-	    (rc = rc_wbuf_printf(&w, "%s%s%s", prefix, enc, suffix)) !=
-	        RC_OK ||
+	    (rc = rc_wbuf_printf(&w, "%s%s%s", prefix, enc, suffix)) != RC_OK ||
 	    (rc = rc_wbuf_detach(&w, out, NULL)) != RC_OK)
 		goto out;
 out:
@@ -815,8 +813,8 @@ take_page(json_t *all, json_t *page, size_t room, size_t *got)
 }
 
 static int
-query_page(struct client *cl, const char *path, size_t want,
-    const char *cont, struct client_resp *r)
+query_page(struct client *cl, const char *path, size_t want, const char *cont,
+    struct client_resp *r)
 {
 	char count[64], contline[CLIENT_MAX_HDR + 32];
 	const char *hdrs[3] = {count, NULL, NULL};
@@ -837,14 +835,13 @@ query_page(struct client *cl, const char *path, size_t want,
 		return ret;
 	if (!json_is_array(r->json))
 		return cli_fail("POST %s: the server did not answer with a "
-				"JSON array",
+		                "JSON array",
 		    path);
 	return CLI_OK;
 }
 
 int
-client_query_all(struct client *cl, const char *path, size_t max,
-    json_t **out)
+client_query_all(struct client *cl, const char *path, size_t max, json_t **out)
 {
 	struct client_resp r;
 	json_t *all;

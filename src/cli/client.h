@@ -43,17 +43,18 @@ enum {
 };
 
 /* The common options, as entries of a struct option array. */
-#define CLIENT_LONGOPTS                                                 \
-	{"connection-string", required_argument, NULL,                  \
-	    CLIENT_OPT_CONNSTR},                                        \
-	    {"data", required_argument, NULL, CLIENT_OPT_DATA},         \
-	    {"cacert", required_argument, NULL, CLIENT_OPT_CACERT},     \
-	    {"json", no_argument, NULL, CLIENT_OPT_JSON},               \
-	    {"timeout", required_argument, NULL, CLIENT_OPT_TIMEOUT},   \
-	    {"help", no_argument, NULL, 'h'}
+/* clang-format off */
+#define CLIENT_LONGOPTS							\
+	{"connection-string", required_argument, NULL, CLIENT_OPT_CONNSTR}, \
+	{"data", required_argument, NULL, CLIENT_OPT_DATA},		\
+	{"cacert", required_argument, NULL, CLIENT_OPT_CACERT},		\
+	{"json", no_argument, NULL, CLIENT_OPT_JSON},			\
+	{"timeout", required_argument, NULL, CLIENT_OPT_TIMEOUT},	\
+	{"help", no_argument, NULL, 'h'}
+/* clang-format on */
 #define CLIENT_NLONGOPTS 6
 
-#define CLIENT_USAGE                                                   \
+#define CLIENT_USAGE                                                      \
 	"[--connection-string CS | --data DIR] [--cacert FILE] [--json] " \
 	"[--timeout SECONDS]"
 
@@ -70,8 +71,7 @@ struct client_opts {
  * good), 0 if c is not a common option, CLI_USAGE (printed) for a bad
  * value.
  */
-int client_opt(struct client_opts *, const char *usage, int c,
-    const char *arg);
+int client_opt(struct client_opts *, const char *usage, int c, const char *arg);
 
 /*
  * getopt_long over the common options plus extra (ends with a NULL name;

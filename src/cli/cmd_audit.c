@@ -117,7 +117,7 @@ walk(struct client *cl, int (*fn)(void *, json_t *), void *arg)
 			if ((seq = row_seq(row)) <= after) {
 				json_decref(page);
 				return cli_fail("GET /audit: row seq %lld "
-						"after %lld: out of order",
+				                "after %lld: out of order",
 				    seq, after);
 			}
 			after = seq;
@@ -256,12 +256,12 @@ verify_row(void *arg, json_t *row)
 		v->why = "the row is malformed";
 	else if (strcasecmp(a.prev_hash, v->prev) != 0)
 		v->why = "its prevHash is not the hash of the row before "
-			 "(a row was deleted or edited)";
+		         "(a row was deleted or edited)";
 	else if (rc_audit_hash(&a, h) != RC_OK)
 		v->why = "its hash cannot be computed";
 	else if (strcasecmp(h, hash) != 0)
 		v->why = "its hash does not match its fields (the row was "
-			 "edited)";
+		         "edited)";
 	else {
 		v->bad = 0;
 		v->expect++;

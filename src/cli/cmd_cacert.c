@@ -25,12 +25,10 @@
 
 #define UPLOAD_USAGE "rollcall ca-cert upload NAME FILE " CLIENT_USAGE
 #define CODE_USAGE "rollcall ca-cert verification-code NAME " CLIENT_USAGE
-#define VERIFY_USAGE \
-	"rollcall ca-cert verify NAME --cert FILE " CLIENT_USAGE
+#define VERIFY_USAGE "rollcall ca-cert verify NAME --cert FILE " CLIENT_USAGE
 #define LIST_USAGE "rollcall ca-cert list " CLIENT_USAGE
 #define SHOW_USAGE "rollcall ca-cert show NAME " CLIENT_USAGE
-#define DELETE_USAGE \
-	"rollcall ca-cert delete NAME [--etag ETAG] " CLIENT_USAGE
+#define DELETE_USAGE "rollcall ca-cert delete NAME [--etag ETAG] " CLIENT_USAGE
 
 enum { OPT_CERT = 1, OPT_ETAG };
 
@@ -60,8 +58,8 @@ store_opt(void *arg, const char *usage, int c, const char *val)
 }
 
 static int
-parse(const char *usage, const struct option *extra, int noperands,
-    int argc, char **argv, struct copts *o)
+parse(const char *usage, const struct option *extra, int noperands, int argc,
+    char **argv, struct copts *o)
 {
 	static const char *const names[] = {"NAME", "FILE"};
 	struct client_args a = {.usage = usage,
@@ -324,7 +322,8 @@ cc_list(int argc, char **argv)
 	    (ret = client_ok(&r)) != CLI_OK)
 		goto out;
 	/* An array, or Azure's list shape {"value": [...]}. */
-	list = json_is_array(r.json) ? r.json : json_object_get(r.json, "value");
+	list =
+	    json_is_array(r.json) ? r.json : json_object_get(r.json, "value");
 	if (!json_is_array(list))
 		ret = cli_fail("the answer is not a list of certificates");
 	else if (o.c.json)

@@ -38,8 +38,8 @@
 #include "rollcall/key.h"
 #include "rollcall/mem.h"
 
-#define USAGE                                                              \
-	"rollcall init DIR [--hostname NAME]... [--listen ADDR]... "       \
+#define USAGE                                                               \
+	"rollcall init DIR [--hostname NAME]... [--listen ADDR]... "        \
 	"[--https-port N] [--mqtt-port N] [--hub NAME[=HOST]]... [--json] " \
 	"[--force]"
 
@@ -148,16 +148,14 @@ parse_hub(struct init_opts *o, const char *s)
 }
 
 static int
-add_word(const char **v, size_t *n, size_t max, const char *opt,
-    const char *s)
+add_word(const char **v, size_t *n, size_t max, const char *opt, const char *s)
 {
 	if (*n == max)
 		return cli_usage(USAGE, "%s: given more than %zu times", opt,
 		    max);
 	if (!is_dns_name(s) && !init_is_ip(s))
 		return cli_usage(USAGE,
-		    "%s: '%s' is neither a DNS name nor an IP address", opt,
-		    s);
+		    "%s: '%s' is neither a DNS name nor an IP address", opt, s);
 	v[(*n)++] = s;
 	return CLI_OK;
 }
@@ -191,8 +189,8 @@ fill_defaults(struct init_opts *o)
 		default_hub(o);
 	for (i = 0; i < o->nhubs; i++)
 		if (o->hubs[i].host[0] == '\0')
-			snprintf(o->hubs[i].host, sizeof(o->hubs[i].host),
-			    "%s", o->hosts[0]);
+			snprintf(o->hubs[i].host, sizeof(o->hubs[i].host), "%s",
+			    o->hosts[0]);
 }
 
 static int
@@ -250,9 +248,9 @@ init_parse_opts(int argc, char **argv, struct init_opts *o)
 	if (o->help)
 		return CLI_OK;
 	if (argc - optind != 1)
-		return cli_usage(USAGE, argc - optind == 0
-		        ? "the data directory is missing"
-		        : "one data directory only");
+		return cli_usage(USAGE,
+		    argc - optind == 0 ? "the data directory is missing"
+		                       : "one data directory only");
 	o->dir = argv[optind];
 	if (*o->dir == '\0')
 		return cli_usage(USAGE, "the data directory is empty");
@@ -584,8 +582,8 @@ init_connections_json(const struct init_opts *o, const struct init_keys *k,
 		goto out;
 	rc = RC_ENOMEM;
 	if (json_object_set_new(root, "trustBundle", json_string(trust)) != 0 ||
-	    json_object_set_new(root, "deviceCa", ca_paths(absdir, "devices")) !=
-	        0 ||
+	    json_object_set_new(root, "deviceCa",
+	        ca_paths(absdir, "devices")) != 0 ||
 	    json_object_set_new(root, "rootCa", ca_paths(absdir, "root")) != 0)
 		goto out;
 	*out = root;
@@ -605,7 +603,8 @@ is_empty_dir(const char *dir)
 	if ((d = opendir(dir)) == NULL)
 		return 0;
 	while (empty && (de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			empty = 0;
 	closedir(d);
 	return empty;
@@ -645,9 +644,10 @@ prepare_dir(const struct init_opts *o, char *absdir, size_t size)
 
 	if (stat(o->dir, &st) == 0 && S_ISDIR(st.st_mode) && !o->force &&
 	    !is_empty_dir(o->dir))
-		return cli_fail("%s is not empty (an existing data directory?); "
-				"--force replaces its keys, certificates and "
-				"config",
+		return cli_fail("%s is not empty (an existing data "
+		                "directory?); "
+		                "--force replaces its keys, certificates and "
+		                "config",
 		    o->dir);
 	if ((ret = private_dir(o->dir)) != CLI_OK)
 		return ret;
@@ -655,7 +655,8 @@ prepare_dir(const struct init_opts *o, char *absdir, size_t size)
 		return cli_fail("%s: %s", o->dir, strerror(errno));
 	for (i = 0; real[i] != '\0'; i++)
 		if ((unsigned char)real[i] < 0x20 || real[i] == 0x7f)
-			return cli_fail("%s: the path holds a control character",
+			return cli_fail("%s: the path holds a control "
+			                "character",
 			    o->dir);
 	if ((size_t)snprintf(absdir, size, "%s", real) >= size)
 		return cli_fail("%s: path too long", real);
@@ -700,7 +701,8 @@ make_server_cert(const struct init_opts *o, const struct rc_ca *root,
 	}
 	/* The key first: a certificate without its key is of no use. */
 	if ((rc = rc_key_save(key, key_path, o->force)) != RC_OK ||
-	    (rc = rc_ca_write_chain(cert_path, root, cert, o->force)) != RC_OK) {
+	    (rc = rc_ca_write_chain(cert_path, root, cert, o->force)) !=
+	        RC_OK) {
 		ret = pki_fail(rc == RC_EEXIST ? "tls/server.* exists"
 		                               : "writing tls/server.*",
 		    rc);
@@ -714,8 +716,7 @@ out:
 }
 
 static int
-save_ca(const struct rc_ca *ca, const char *absdir, const char *rel,
-    int force)
+save_ca(const struct rc_ca *ca, const char *absdir, const char *rel, int force)
 {
 	char dir[PATH_MAX];
 	int rc, ret;
@@ -777,8 +778,7 @@ write_conf(const struct init_opts *o, const struct init_keys *k,
 		return ret;
 	rc_wbuf_init(&w, CLI_MAX_FILE);
 	if ((rc = init_conf_text(o, k, absdir, &w)) != RC_OK ||
-	    (rc = cli_write_file(path, w.data, w.len, 0600, o->force)) !=
-	        RC_OK)
+	    (rc = cli_write_file(path, w.data, w.len, 0600, o->force)) != RC_OK)
 		ret = cli_fail("%s: %s", path, rc_strerror(rc));
 	rc_wbuf_free_secret(&w);
 	return ret;
@@ -812,7 +812,8 @@ print_summary(const struct init_opts *o, const struct init_keys *k,
 	size_t i;
 
 	printf("data directory %s is ready\n\n", absdir);
-	printf("  start the server  rollcalld -d -f %s/rollcall.conf\n", absdir);
+	printf("  start the server  rollcalld -d -f %s/rollcall.conf\n",
+	    absdir);
 	printf("  ID scope          %s\n", k->id_scope);
 	printf("  DPS               %s (https %ld, mqtt %ld)\n", o->hosts[0],
 	    o->https_port, o->mqtt_port);

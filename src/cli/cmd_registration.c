@@ -152,7 +152,8 @@ print_table(json_t *all)
 		return cli_fail("out of memory");
 	json_array_foreach(all, i, r)
 	{
-		row[0] = json_string_value(json_object_get(r, "registrationId"));
+		row[0] =
+		    json_string_value(json_object_get(r, "registrationId"));
 		row[1] = json_string_value(json_object_get(r, "status"));
 		row[2] = json_string_value(json_object_get(r, "deviceId"));
 		row[3] = json_string_value(json_object_get(r, "assignedHub"));
@@ -186,9 +187,10 @@ reg_list(int argc, char **argv)
 	    o.help)
 		return ret;
 	if (o.group == NULL)
-		return cli_usage(LIST_USAGE, "--group is needed: DPS lists "
-					     "registrations by enrollment "
-					     "group");
+		return cli_usage(LIST_USAGE,
+		    "--group is needed: DPS lists "
+		    "registrations by enrollment "
+		    "group");
 	if ((ret = client_open(&o.c, &cl)) != CLI_OK)
 		return ret;
 	if (client_path(&path, "/registrations/", o.group, "/query") != RC_OK)

@@ -271,8 +271,8 @@ check_combination(const struct eopts *o, const char *usage)
 }
 
 static int
-parse(const struct enroll_kind *k, const char *sub, unsigned allowed,
-    int argc, char **argv, struct eopts *o)
+parse(const struct enroll_kind *k, const char *sub, unsigned allowed, int argc,
+    char **argv, struct eopts *o)
 {
 	static const struct option longopts[] = {
 	    {"primary-cert", required_argument, NULL, OPT_PRIMARY},
@@ -315,8 +315,8 @@ parse(const struct enroll_kind *k, const char *sub, unsigned allowed,
 			return ret;
 	}
 	if ((allowed & EO_ID) && argc - optind != 1)
-		return cli_usage(usage, argc == optind ? "%s is missing"
-		                                       : "one %s only",
+		return cli_usage(usage,
+		    argc == optind ? "%s is missing" : "one %s only",
 		    k->id_meta);
 	if (!(allowed & EO_ID) && argc != optind)
 		return cli_usage(usage, "unexpected argument '%s'",
@@ -357,8 +357,8 @@ set_cert(json_t *slots, const char *slot, const char *path)
 static int
 set_ref(json_t *refs, const char *slot, const char *name)
 {
-	if (name != NULL && json_object_set_new(refs, slot,
-	                        json_string(name)) != 0)
+	if (name != NULL &&
+	    json_object_set_new(refs, slot, json_string(name)) != 0)
 		return cli_fail("out of memory");
 	return CLI_OK;
 }
@@ -428,8 +428,8 @@ twin_json(const char *arg, json_t **out)
 		json_decref(*out);
 		*out = NULL;
 		return cli_fail("--initial-twin: not a JSON object "
-				"(like {\"tags\":{},\"properties\":"
-				"{\"desired\":{}}})");
+		                "(like {\"tags\":{},\"properties\":"
+		                "{\"desired\":{}}})");
 	}
 	return CLI_OK;
 }
@@ -484,7 +484,7 @@ edit_doc(const struct enroll_kind *k, const struct eopts *o, json_t *doc)
 		if (type == NULL || strcmp(type, "x509") != 0 ||
 		    (x509 = member_obj(att, "x509")) == NULL)
 			return cli_fail("%s %s does not attest with X.509 "
-					"certificates",
+			                "certificates",
 			    k->noun, o->id);
 		if ((ret = edit_slots(k, o, x509)) != CLI_OK)
 			return ret;
@@ -551,8 +551,8 @@ show_hubs(FILE *f, json_t *hubs)
 static void
 show_doc(const struct enroll_kind *k, json_t *doc, FILE *f)
 {
-	json_t *x509 = json_object_get(json_object_get(doc, "attestation"),
-	    "x509");
+	json_t *x509 =
+	    json_object_get(json_object_get(doc, "attestation"), "x509");
 	json_t *slots = json_object_get(x509, k->slots);
 	json_t *refs = json_object_get(x509, "caReferences");
 	json_t *reg = json_object_get(doc, "registrationState");
@@ -580,8 +580,7 @@ show_doc(const struct enroll_kind *k, json_t *doc, FILE *f)
 
 /* A slot's cell: 16 hex digits of its SHA-256, or ca:NAME. */
 static void
-slot_cell(json_t *slots, json_t *refs, const char *slot, char *out,
-    size_t size)
+slot_cell(json_t *slots, json_t *refs, const char *slot, char *out, size_t size)
 {
 	const char *v;
 
@@ -597,8 +596,8 @@ slot_cell(json_t *slots, json_t *refs, const char *slot, char *out,
 int
 enroll_table(const struct enroll_kind *k, json_t *list, FILE *f)
 {
-	static const char *const headers[] = {"ID", "STATUS",
-	    "PRIMARY SHA-256", "SECONDARY", "UPDATED"};
+	static const char *const headers[] = {"ID", "STATUS", "PRIMARY SHA-256",
+	    "SECONDARY", "UPDATED"};
 	char prim[128], sec[128];
 	const char *row[5];
 	struct table *t = NULL;
@@ -651,30 +650,29 @@ get_doc(struct client *cl, const char *path, struct client_resp *r)
 {
 	int ret;
 
-	if ((ret = client_call(cl, "GET", path, NULL, NULL, NULL, r)) !=
-	    CLI_OK)
+	if ((ret = client_call(cl, "GET", path, NULL, NULL, NULL, r)) != CLI_OK)
 		return ret;
 	if ((ret = client_ok(r)) != CLI_OK)
 		return ret;
 	if (!json_is_object(r->json))
-		return cli_fail("GET %s: the answer is not a JSON object", path);
+		return cli_fail("GET %s: the answer is not a JSON object",
+		    path);
 	return CLI_OK;
 }
 
 static int
-put_doc(const struct enroll_kind *k, const struct eopts *o,
-    struct client *cl, const char *path, json_t *doc, const char *etag)
+put_doc(const struct enroll_kind *k, const struct eopts *o, struct client *cl,
+    const char *path, json_t *doc, const char *etag)
 {
 	struct client_resp r;
 	int ret;
 
-	if ((ret = client_call(cl, "PUT", path, doc, etag, NULL, &r)) !=
-	    CLI_OK)
+	if ((ret = client_call(cl, "PUT", path, doc, etag, NULL, &r)) != CLI_OK)
 		return ret;
 	if (r.status == 412)
 		ret = cli_fail("%s %s was changed by someone else since it was "
-			       "read; nothing was written, run the command "
-			       "again",
+		               "read; nothing was written, run the command "
+		               "again",
 		    k->noun, o->id);
 	else if ((ret = client_ok(&r)) == CLI_OK)
 		ret = print_doc(k, o, &r);
@@ -720,7 +718,7 @@ refuse_existing(const struct enroll_kind *k, const struct eopts *o,
 		ret = CLI_OK;
 	else if ((ret = client_ok(&r)) == CLI_OK)
 		ret = cli_fail("%s %s already exists (rollcall %s update "
-			       "changes it)",
+		               "changes it)",
 		    k->noun, o->id, k->group);
 	client_resp_clear(&r);
 	return ret;
@@ -729,8 +727,8 @@ refuse_existing(const struct enroll_kind *k, const struct eopts *o,
 int
 enroll_create(const struct enroll_kind *k, int argc, char **argv)
 {
-	unsigned allowed = EO_ID | EO_CERTS | EO_CAREF | EO_DEVICE |
-	    EO_DISABLED | EO_POLICY;
+	unsigned allowed =
+	    EO_ID | EO_CERTS | EO_CAREF | EO_DEVICE | EO_DISABLED | EO_POLICY;
 	struct client *cl = NULL;
 	char *path = NULL;
 	json_t *doc = NULL;
@@ -820,8 +818,7 @@ edit_enable(const struct enroll_kind *k, const struct eopts *o, json_t *doc)
 }
 
 static int
-set_status(const struct enroll_kind *k, const char *sub, int argc,
-    char **argv)
+set_status(const struct enroll_kind *k, const char *sub, int argc, char **argv)
 {
 	struct eopts o;
 	int ret;

@@ -89,7 +89,7 @@ int init_conf_text(const struct init_opts *, const struct init_keys *,
     const char *absdir, struct rc_wbuf *out);
 
 /* The content of DIR/connections.json; caller owns *out. */
-int init_connections_json(const struct init_opts *,
-    const struct init_keys *, const char *absdir, json_t **out);
+int init_connections_json(const struct init_opts *, const struct init_keys *,
+    const char *absdir, json_t **out);
 
 #endif

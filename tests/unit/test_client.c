@@ -18,8 +18,7 @@
 #include "rollcall/mem.h"
 
 static void
-url_ok(const char *host, long dflt, const char *want_base,
-    const char *want_sr)
+url_ok(const char *host, long dflt, const char *want_base, const char *want_sr)
 {
 	char *base = NULL, *sr = NULL;
 
@@ -46,11 +45,9 @@ test_base_url(void **state)
 	(void)state;
 	url_ok("rc.test", 443, "https://rc.test", "rc.test");
 	url_ok("rc.test", 8443, "https://rc.test:8443", "rc.test");
-	url_ok("localhost:40123", 443, "https://localhost:40123",
-	    "localhost");
+	url_ok("localhost:40123", 443, "https://localhost:40123", "localhost");
 	/* A port in the HostName wins over --data's httpsPort. */
-	url_ok("localhost:40123", 8443, "https://localhost:40123",
-	    "localhost");
+	url_ok("localhost:40123", 8443, "https://localhost:40123", "localhost");
 	url_ok("127.0.0.1:1", 443, "https://127.0.0.1:1", "127.0.0.1");
 	url_ok("localhost:65535", 443, "https://localhost:65535", "localhost");
 	url_ok("localhost:443", 8443, "https://localhost", "localhost");
@@ -84,8 +81,7 @@ test_base_url_default_port(void **state)
 
 	(void)state;
 	/* --data of a server on port 0 (not yet bound) gives no URL. */
-	assert_int_equal(client_base_url("rc.test", 0, &base, &sr),
-	    RC_EPARSE);
+	assert_int_equal(client_base_url("rc.test", 0, &base, &sr), RC_EPARSE);
 	assert_int_equal(client_base_url("rc.test", 65536, &base, &sr),
 	    RC_EPARSE);
 }
@@ -103,8 +99,8 @@ test_connections(void **state)
 	long port = -1;
 
 	(void)state;
-	assert_int_equal(client_parse_connections(conn_json,
-	                     strlen(conn_json), &cs, &port, &trust),
+	assert_int_equal(client_parse_connections(conn_json, strlen(conn_json),
+	                     &cs, &port, &trust),
 	    RC_OK);
 	assert_string_equal(cs,
 	    "HostName=rc.test;SharedAccessKeyName=provisioningserviceowner;"
@@ -143,15 +139,16 @@ test_connections_bad(void **state)
 	conn_bad("{}");
 	conn_bad("{\"dps\":{}}");
 	conn_bad("{\"dps\":{\"connectionString\":1}}");
-	conn_bad("{\"dps\":{\"connectionString\":\"x\",\"httpsPort\":\"443\"}}");
+	conn_bad(
+	    "{\"dps\":{\"connectionString\":\"x\",\"httpsPort\":\"443\"}}");
 	conn_bad("{\"dps\":{\"connectionString\":\"x\",\"httpsPort\":-1}}");
 	conn_bad("{\"dps\":{\"connectionString\":\"x\",\"httpsPort\":65536}}");
 	conn_bad("{\"dps\":{\"connectionString\":\"x\"},\"dps\":{}}");
 	/* Truncated: every prefix of a good file fails. */
 	for (size_t i = 0; i < strlen(conn_json); i++) {
 		cs = trust = NULL;
-		assert_int_not_equal(
-		    client_parse_connections(conn_json, i, &cs, &port, &trust),
+		assert_int_not_equal(client_parse_connections(conn_json, i, &cs,
+		                         &port, &trust),
 		    RC_OK);
 		assert_null(cs);
 	}
@@ -538,8 +535,8 @@ test_init_files(void **state)
 	assert_int_equal(init_conf_text(&o, &k, "/data dir/x", &w), RC_OK);
 	assert_non_null(strstr((char *)w.data, "\nhttps-port 8443\n"));
 	assert_non_null(strstr((char *)w.data, "\nhostname rc.test\n"));
-	assert_non_null(
-	    strstr((char *)w.data, "\nstore \"sqlite:/data dir/x/rollcall.db\"\n"));
+	assert_non_null(strstr((char *)w.data,
+	    "\nstore \"sqlite:/data dir/x/rollcall.db\"\n"));
 	assert_non_null(strstr((char *)w.data,
 	    "\ndps-policy enrollmentread EnrollmentRead,"
 	    "RegistrationStatusRead "));
@@ -552,8 +549,9 @@ test_init_files(void **state)
 	assert_int_equal(init_connections_json(&o, &k, "/d", &j), RC_OK);
 	assert_string_equal(json_string_value(json_object_get(j, "idScope")),
 	    k.id_scope);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(j, "dps"), "httpsPort")),
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_object_get(j, "dps"),
+	                         "httpsPort")),
 	    8443);
 	cs = json_string_value(
 	    json_object_get(json_object_get(j, "dps"), "connectionString"));
@@ -565,13 +563,15 @@ test_init_files(void **state)
 	hub = json_array_get(json_object_get(j, "hubs"), 0);
 	assert_string_equal(json_string_value(json_object_get(hub, "name")),
 	    "rc");
-	assert_non_null(json_object_get(
-	    json_object_get(hub, "connectionStrings"), "registryRead"));
-	assert_string_equal(
-	    json_string_value(json_object_get(j, "trustBundle")),
+	assert_non_null(
+	    json_object_get(json_object_get(hub, "connectionStrings"),
+	        "registryRead"));
+	assert_string_equal(json_string_value(
+	                        json_object_get(j, "trustBundle")),
 	    "/d/ca/root.pem");
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(j, "deviceCa"), "dir")),
+	assert_string_equal(json_string_value(
+	                        json_object_get(json_object_get(j, "deviceCa"),
+	                            "dir")),
 	    "/d/ca/devices");
 	json_decref(j);
 	init_keys_clear(&k);
