@@ -112,6 +112,8 @@ show(json_t *c)
 	line("subject", prop_str(c, "subject"));
 	line("thumbprint", prop_str(c, "thumbprint"));
 	line("verified", verified(c));
+	if (prop_str(c, "verificationCode") != NULL)
+		line("code", prop_str(c, "verificationCode"));
 	line("expires", prop_str(c, "expiry"));
 	line("etag", prop_str(c, "etag"));
 	line("created", prop_str(c, "created"));

@@ -147,15 +147,17 @@ parse_hub(struct init_opts *o, const char *s)
 	return CLI_OK;
 }
 
+/* --hostname takes DNS names and IP addresses; --listen addresses only. */
 static int
-add_word(const char **v, size_t *n, size_t max, const char *opt, const char *s)
+add_word(const char **v, size_t *n, size_t max, const char *opt, int ip_only,
+    const char *s)
 {
 	if (*n == max)
 		return cli_usage(USAGE, "%s: given more than %zu times", opt,
 		    max);
-	if (!is_dns_name(s) && !init_is_ip(s))
-		return cli_usage(USAGE,
-		    "%s: '%s' is neither a DNS name nor an IP address", opt, s);
+	if (!init_is_ip(s) && (ip_only || !is_dns_name(s)))
+		return cli_usage(USAGE, "%s: '%s' is not %s", opt, s,
+		    ip_only ? "an IP address" : "a DNS name or an IP address");
 	v[(*n)++] = s;
 	return CLI_OK;
 }
@@ -199,10 +201,10 @@ parse_one(struct init_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'H':
 		return add_word(o->hosts, &o->nhosts, INIT_MAX_HOSTS,
-		    "--hostname", arg);
+		    "--hostname", 0, arg);
 	case 'l':
 		return add_word(o->listen, &o->nlisten, INIT_MAX_LISTEN,
-		    "--listen", arg);
+		    "--listen", 1, arg);
 	case 'p':
 		return parse_port("--https-port", arg, &o->https_port);
 	case 'm':

@@ -480,6 +480,9 @@ test_init_bad(void **state)
 	    CLI_USAGE);
 	assert_int_equal(parse_init(&o, "d", "--listen", "a b", NULL),
 	    CLI_USAGE);
+	/* rollcalld binds IP addresses, not names. */
+	assert_int_equal(parse_init(&o, "d", "--listen", "localhost", NULL),
+	    CLI_USAGE);
 	assert_int_equal(parse_init(&o, "d", "--nope", NULL), CLI_USAGE);
 	assert_int_equal(parse_init(&o, "d", "--hostname", NULL), CLI_USAGE);
 }
