@@ -227,7 +227,7 @@ client_parse_connections(const char *text, size_t len, char **connstr,
 {
 	json_t *root = NULL, *dps;
 	const char *cs, *tb;
-	json_int_t p = 0;
+	json_int_t p = -1;
 	int rc;
 
 	*connstr = NULL;
@@ -438,8 +438,15 @@ use_connstr(struct client *cl, const char *cs, long port)
 		goto out;
 	}
 	if ((rc = client_base_url(c.host, port, &cl->base, &cl->sr)) != RC_OK) {
-		cli_fail("HostName '%s' is not HOST or HOST:PORT (%s)", c.host,
-		    rc_strerror(rc));
+		if (port == 0)
+			cli_fail("the data directory's https-port is 0 (any "
+			         "free port): give the port the server "
+			         "printed in --connection-string "
+			         "HostName=%s:PORT;...",
+			    c.host);
+		else
+			cli_fail("HostName '%s' is not HOST or HOST:PORT (%s)",
+			    c.host, rc_strerror(rc));
 		goto out;
 	}
 	if ((cl->key_name = rc_strdup(c.key_name)) == NULL ||
@@ -459,7 +466,7 @@ resolve(struct client *cl, const struct client_opts *o)
 {
 	char *data_cs = NULL, *trust = NULL;
 	const char *cs = o->connstr;
-	long port = 0;
+	long port = -1;
 	int ret;
 
 	if (o->data != NULL &&
@@ -476,11 +483,13 @@ resolve(struct client *cl, const struct client_opts *o)
 		    CLIENT_ENV_CONNSTR);
 		goto out;
 	}
-	if ((ret = use_connstr(cl, cs, port == 0 ? 443 : port)) != CLI_OK)
+	if ((ret = use_connstr(cl, cs, port < 0 ? 443 : port)) != CLI_OK)
 		goto out;
-	if (o->cacert != NULL)
-		cl->cafile = rc_strdup(o->cacert);
-	else if (trust != NULL) {
+	if (o->cacert != NULL && (cl->cafile = rc_strdup(o->cacert)) == NULL) {
+		ret = cli_fail("out of memory");
+		goto out;
+	}
+	if (o->cacert == NULL && trust != NULL) {
 		cl->cafile = trust;
 		trust = NULL;
 	}

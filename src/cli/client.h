@@ -2,17 +2,18 @@
  * The CLI's HTTPS client of the rollcalld service APIs (DPS service API and
  * our own /certificates and /audit endpoints), over libcurl.
  *
- * Where the service is comes from, in this order: --connection-string, the
- * environment variable ROLLCALL_DPS_CONNECTION_STRING, or --data DIR (the
- * dps.connectionString of DIR/connections.json, written by `rollcall
- * init`).  Our own clients accept HostName=host:port (the Azure SDKs do
- * not: reference/azure-service-api.md §1.1); without a port, --data's
- * dps.httpsPort is used, else 443.
+ * Where the service is comes from, in this order: --connection-string,
+ * --data DIR (the dps.connectionString of DIR/connections.json, written by
+ * `rollcall init`), or the environment variable
+ * ROLLCALL_DPS_CONNECTION_STRING.  Our own clients accept
+ * HostName=host:port (the Azure SDKs do not: reference/azure-service-api.md
+ * §1.1); without a port, --data's dps.httpsPort is used, else 443.
  *
  * Every request carries a fresh SAS token (sr = HostName without the port,
  * as the service SDKs sign it, §1.4; expiry now + 3600 s).  The server
  * certificate is verified against --cacert FILE, else --data's
- * trustBundle, else the system store.  Response bodies are capped at
+ * trustBundle (--data may be given with --connection-string for that),
+ * else the system store.  Response bodies are capped at
  * CLIENT_MAX_BODY; an error response becomes one line
  * "rollcall: 412 Precondition Failed: <the body's message>".
  */
@@ -170,8 +171,9 @@ int client_base_url(const char *hostname, long default_port, char **base,
 
 /*
  * Reads what the CLI needs from connections.json text: the owner's
- * connection string, dps.httpsPort (0 if absent) and trustBundle (NULL if
- * absent).  Caller frees the strings with rc_free.
+ * connection string, dps.httpsPort (-1 if absent; 0 means the server picks
+ * a free port) and trustBundle (NULL if absent).  Caller frees the strings
+ * with rc_free.
  */
 int client_parse_connections(const char *text, size_t len, char **connstr,
     long *port, char **trust);

@@ -156,7 +156,7 @@ test_connections_bad(void **state)
 	assert_int_equal(client_parse_connections(min, strlen(min), &cs, &port,
 	                     &trust),
 	    RC_OK);
-	assert_int_equal(port, 0);
+	assert_int_equal(port, -1);
 	assert_null(trust);
 	rc_free(cs);
 }
