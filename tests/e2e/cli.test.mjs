@@ -248,13 +248,9 @@ describe('rollcall CLI against rollcalld', () => {
     ok('ca-cert', 'upload', 'fleet-root', path.join(root, 'ca.pem'));
     const code = ok('ca-cert', 'verification-code', 'fleet-root').trim();
     assert.match(code, /^[0-9A-Fa-f]{16,}$/);
-    const key = path.join(work, 'pop.key');
-    const csr = path.join(work, 'pop.csr');
+    // The proof of possession, made by the CLI's offline CA tools.
     const pop = path.join(work, 'pop.pem');
-    must('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-      '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${code}`]);
-    must('openssl', ['x509', '-req', '-in', csr, '-CA', path.join(root, 'ca.pem'),
-      '-CAkey', path.join(root, 'ca.key'), '-CAcreateserial', '-days', '1', '-out', pop]);
+    must(ROLLCALL, ['ca', 'verification-cert', '--ca', root, '--code', code, '--out', pop]);
     assert.match(ok('ca-cert', 'verify', 'fleet-root', '--cert', pop), /is verified/);
     const list = ok('ca-cert', 'list');
     assert.match(list, /^fleet-root\s+yes\s/m);
@@ -307,6 +303,33 @@ describe('rollcall CLI against rollcalld', () => {
       env: { ...process.env, ROLLCALL_DPS_CONNECTION_STRING: cs },
     });
     assert.equal(r.status, 0, r.stderr);
+  });
+
+  // Last: it breaks the chain on purpose.
+  it('audit verify finds an edited row and a deleted one', (t) => {
+    if (run('sh', ['-c', 'command -v sqlite3']).status !== 0) {
+      t.skip('no sqlite3(1)');
+      return;
+    }
+    const db = path.join(dir, 'rollcall.db');
+    const sql = (q) => must('sqlite3', ['-cmd', '.timeout 5000', db, q]);
+    // Someone with write access to the file: the triggers do not stop them.
+    sql('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+    const who = sql('SELECT who FROM audit WHERE seq = 2').trim();
+    sql("UPDATE audit SET who = 'mallory' WHERE seq = 2");
+    let r = rc('audit', 'verify');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^rollcall: audit chain broken at seq 2: .*edited/m);
+    const v = JSON.parse(rc('audit', 'verify', '--json').stdout);
+    assert.equal(v.ok, false);
+    assert.equal(v.firstBadSeq, 2);
+
+    sql(`UPDATE audit SET who = '${who}' WHERE seq = 2`);
+    assert.match(ok('audit', 'verify'), /^audit chain OK/m);
+    sql('DELETE FROM audit WHERE seq = 3');
+    r = rc('audit', 'verify');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^rollcall: audit chain broken at seq 3: .*missing/m);
   });
 
   it('exits 2 on usage errors and 0 on --help', () => {
