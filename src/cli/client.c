@@ -410,7 +410,8 @@ read_data_dir(const char *dir, char **connstr, long *port, char **trust)
 		return cli_fail("%s: %s", path, rc_strerror(rc));
 	rc = client_parse_connections((const char *)text, len, connstr, port,
 	    trust);
-	rc_free(text);
+	/* It holds every policy's key. */
+	rc_free_secret(text, len);
 	if (rc != RC_OK)
 		return cli_fail("%s: no dps.connectionString in it (%s)", path,
 		    rc_strerror(rc));

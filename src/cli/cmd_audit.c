@@ -137,6 +137,28 @@ struct tail {
 	size_t max;
 };
 
+/* Keeps only the newest t->max rows. */
+static int
+keep_last(struct tail *t)
+{
+	size_t n = json_array_size(t->rows), i;
+	json_t *kept;
+
+	if (n <= t->max)
+		return CLI_OK;
+	if ((kept = json_array()) == NULL)
+		return cli_fail("out of memory");
+	for (i = n - t->max; i < n; i++)
+		if (json_array_append(kept, json_array_get(t->rows, i)) != 0) {
+			json_decref(kept);
+			return cli_fail("out of memory");
+		}
+	json_decref(t->rows);
+	t->rows = kept;
+	return CLI_OK;
+}
+
+/* Trims in batches, not row by row, so a long log stays linear. */
 static int
 tail_row(void *arg, json_t *row)
 {
@@ -144,8 +166,8 @@ tail_row(void *arg, json_t *row)
 
 	if (json_array_append(t->rows, row) != 0)
 		return cli_fail("out of memory");
-	if (json_array_size(t->rows) > t->max)
-		json_array_remove(t->rows, 0);
+	if (json_array_size(t->rows) > 2 * t->max)
+		return keep_last(t);
 	return CLI_OK;
 }
 
@@ -202,7 +224,8 @@ audit_tail(int argc, char **argv)
 	if ((t.rows = json_array()) == NULL)
 		return cli_fail("out of memory");
 	if ((ret = client_open(&o.c, &cl)) == CLI_OK &&
-	    (ret = walk(cl, tail_row, &t)) == CLI_OK)
+	    (ret = walk(cl, tail_row, &t)) == CLI_OK &&
+	    (ret = keep_last(&t)) == CLI_OK)
 		ret = o.c.json ? client_print_json(t.rows) : print_tail(t.rows);
 	json_decref(t.rows);
 	client_free(cl);
