@@ -47,7 +47,7 @@ struct rc_ca {
 	X509 *cert;
 	EVP_PKEY *key;
 	/* issuers above cert up to the root, nearest first; empty for a root */
-	STACK_OF(X509) * parents;
+	STACK_OF(X509) *parents;
 };
 
 /*

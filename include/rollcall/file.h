@@ -32,4 +32,10 @@ RC_MUST_CHECK int rc_file_read(const char *path, size_t max, uint8_t **data,
 RC_MUST_CHECK int rc_file_write(const char *path, const void *data, size_t len,
     unsigned int mode, int overwrite);
 
+/*
+ * mkdir -p: creates path and any missing parents with mode; existing
+ * directories are left as they are.  RC_EIO (errno set) on failure.
+ */
+RC_MUST_CHECK int rc_file_mkdirs(const char *path, unsigned int mode);
+
 #endif

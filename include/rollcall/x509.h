@@ -64,13 +64,13 @@ RC_MUST_CHECK int rc_x509_parse(const void *data, size_t len, X509 **out);
  * sk_X509_pop_free(*out, X509_free).
  */
 RC_MUST_CHECK int rc_x509_parse_chain(const void *data, size_t len,
-    size_t max_certs, STACK_OF(X509) * *out);
+    size_t max_certs, STACK_OF(X509) **out);
 
 /*
  * rc_x509_parse_chain over a file's content (at most RC_X509_MAX_FILE_CERTS
  * certificates).  RC_EIO if the file cannot be read.
  */
-RC_MUST_CHECK int rc_x509_load_file(const char *path, STACK_OF(X509) * *out);
+RC_MUST_CHECK int rc_x509_load_file(const char *path, STACK_OF(X509) **out);
 
 /*
  * Fills *out (cleared on entry); on success the caller releases it with
@@ -124,8 +124,8 @@ int rc_x509_thumbprint_eq(const char *a, const char *b);
  * gets a sentence naming the failing certificate, its depth and OpenSSL's
  * reason; "" on success.
  */
-RC_MUST_CHECK int rc_x509_verify(X509 *leaf, STACK_OF(X509) * untrusted,
-    STACK_OF(X509) * anchors, time_t at, char *why, size_t whylen);
+RC_MUST_CHECK int rc_x509_verify(X509 *leaf, STACK_OF(X509) *untrusted,
+    STACK_OF(X509) *anchors, time_t at, char *why, size_t whylen);
 
 /*
  * The certificate as one PEM block (RFC 7468 §5.1), NUL-terminated; the

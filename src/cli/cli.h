@@ -48,15 +48,11 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Reads a whole file (at most CLI_MAX_FILE); caller frees with rc_free. */
-int cli_read_file(const char *path, uint8_t **data, size_t *len);
 /*
- * Writes a file atomically (temporary file in the same directory, fsync,
- * rename) with the given mode; refuses to replace an existing file unless
- * overwrite is set.  Returns an RC_* code.
+ * Reads a whole file (at most CLI_MAX_FILE); caller frees with rc_free.
+ * RC_EIO with errno set when it cannot be opened or read.
  */
-int cli_write_file(const char *path, const void *data, size_t len, int mode,
-    int overwrite);
+int cli_read_file(const char *path, uint8_t **data, size_t *len);
 /* Parses a --days style positive integer option; CLI_USAGE on error. */
 int cli_parse_days(const char *usage, const char *s, int *out);
 

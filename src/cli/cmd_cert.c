@@ -11,7 +11,10 @@
 #include <openssl/x509v3.h>
 
 #include "cli.h"
+#include "rollcall/csr.h"
 #include "rollcall/enc.h"
+#include "rollcall/file.h"
+#include "rollcall/key.h"
 #include "rollcall/mem.h"
 #include "rollcall/x509.h"
 
@@ -19,15 +22,19 @@
 #define VERIFY_USAGE                                                     \
 	"rollcall cert verify --anchor FILE ... [--untrusted FILE ...] " \
 	"[--at UNIX_SECONDS] FILE ..."
+#define CSR_USAGE \
+	"rollcall cert csr --key KEY --cn NAME --out FILE [--der] [--force]"
 /* 9999-12-31T23:59:59Z, the last second an X.509 time can name. */
 #define AT_MAX 253402300799LL
 
 static int cert_info(int, char **);
 static int cert_verify(int, char **);
+static int cert_csr(int, char **);
 
 static const struct cli_sub subs[] = {
     {"info", cert_info, "show certificates (Azure's certificate info)"},
     {"verify", cert_verify, "verify certificates against trust anchors"},
+    {"csr", cert_csr, "make a certificate signing request from a key"},
     {NULL, NULL, NULL},
 };
 
@@ -39,7 +46,7 @@ cmd_cert(int argc, char **argv)
 
 /* Every certificate of a file; on failure why says what went wrong. */
 static int
-load_certs(const char *path, STACK_OF(X509) * *out, char *why, size_t whylen)
+load_certs(const char *path, STACK_OF(X509) **out, char *why, size_t whylen)
 {
 	uint8_t *data = NULL;
 	size_t len;
@@ -158,7 +165,7 @@ cert_json(X509 *x, json_t **out)
 
 /* One certificate: an object; several: an array of them. */
 static int
-certs_json(STACK_OF(X509) * sk, json_t **out)
+certs_json(STACK_OF(X509) *sk, json_t **out)
 {
 	json_t *all, *one;
 	int i, rc;
@@ -184,7 +191,7 @@ out:
 }
 
 static int
-print_json(STACK_OF(X509) * sk)
+print_json(STACK_OF(X509) *sk)
 {
 	json_t *j;
 	int rc;
@@ -254,9 +261,9 @@ cert_info(int argc, char **argv)
 
 /* Moves every certificate of path onto to. */
 static int
-add_file(STACK_OF(X509) * to, const char *path)
+add_file(STACK_OF(X509) *to, const char *path)
 {
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 	char why[256];
 	X509 *x;
 	int rc = CLI_OK;
@@ -274,8 +281,8 @@ add_file(STACK_OF(X509) * to, const char *path)
 }
 
 struct verify_opts {
-	STACK_OF(X509) * anchors;
-	STACK_OF(X509) * untrusted;
+	STACK_OF(X509) *anchors;
+	STACK_OF(X509) *untrusted;
 	time_t at;
 	/* From the command line: argv pointers. */
 	const char **anchor_paths, **untrusted_paths;
@@ -414,5 +421,104 @@ out:
 	sk_X509_pop_free(vo.untrusted, X509_free);
 	rc_free(vo.anchor_paths);
 	rc_free(vo.untrusted_paths);
+	return rc;
+}
+
+static int
+csr_help(void)
+{
+	printf("usage: %s\n\n"
+	       "Makes a PKCS#10 request for NAME signed by KEY (PEM, or DER "
+	       "with\n"
+	       "--der).  The CN is the registration ID a device will present\n"
+	       "(seed rule S2: a rolled certificate keeps the CN).\n",
+	    CSR_USAGE);
+	return CLI_OK;
+}
+
+/* Writes req to path as PEM or DER. */
+static int
+write_csr(X509_REQ *req, const char *path, int der, int force)
+{
+	uint8_t *data = NULL;
+	size_t len;
+	int rc;
+
+	if (der)
+		rc = rc_csr_to_der(req, &data, &len);
+	else
+		rc = rc_csr_to_pem(req, (char **)&data, &len);
+	if (rc == RC_OK)
+		rc = rc_file_write(path, data, len, 0644, force);
+	rc_free(data);
+	return rc;
+}
+
+static int
+cert_csr(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"key", required_argument, NULL, 'k'},
+	    {"cn", required_argument, NULL, 'c'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"der", no_argument, NULL, 'D'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *keypath = NULL, *cn = NULL, *out = NULL;
+	EVP_PKEY *key = NULL;
+	X509_REQ *req = NULL;
+	int ch, der = 0, force = 0, rc;
+
+	while (
+	    (ch = getopt_long(argc, argv, "k:c:o:Dfh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			keypath = optarg;
+			break;
+		case 'c':
+			cn = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'D':
+			der = 1;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'h':
+			return csr_help();
+		default:
+			return cli_usage(CSR_USAGE, NULL);
+		}
+	}
+	if (keypath == NULL || cn == NULL || out == NULL || optind != argc)
+		return cli_usage(CSR_USAGE, "--key, --cn and --out are needed");
+	if (rc_csr_check_cn(cn) != RC_OK)
+		return cli_usage(CSR_USAGE,
+		    "--cn must be 1 to 64 characters of UTF-8");
+	if ((rc = rc_key_load(keypath, &key)) != RC_OK) {
+		rc = cli_fail("%s: cannot load the key: %s", keypath,
+		    rc_strerror(rc));
+		goto out;
+	}
+	if ((rc = rc_csr_new(key, cn, &req)) != RC_OK) {
+		rc = cli_fail("cannot make the CSR: %s", rc_strerror(rc));
+		goto out;
+	}
+	if ((rc = write_csr(req, out, der, force)) != RC_OK) {
+		rc = cli_fail("%s: %s", out,
+		    rc == RC_EEXIST ? "exists (use --force to replace it)"
+		                    : rc_strerror(rc));
+		goto out;
+	}
+	printf("wrote %s (CSR for CN=%s)\n", out, cn);
+	rc = CLI_OK;
+out:
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "rollcall/buf.h"
 #include "rollcall/enc.h"
+#include "rollcall/file.h"
 #include "rollcall/mem.h"
 
 static int
@@ -85,84 +86,11 @@ cli_usage(const char *usage, const char *fmt, ...)
 int
 cli_read_file(const char *path, uint8_t **data, size_t *len)
 {
-	struct rc_wbuf w;
-	uint8_t chunk[8192];
-	size_t n;
-	FILE *f;
 	int rc;
 
-	*data = NULL;
-	*len = 0;
-	if ((f = fopen(path, "rb")) == NULL)
-		return RC_EIO;
-	rc_wbuf_init(&w, CLI_MAX_FILE);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = rc_wbuf_append(&w, chunk, n)) != RC_OK)
-			goto out;
-	if (ferror(f)) {
-		rc = RC_EIO;
-		goto out;
-	}
-	rc = rc_wbuf_detach(&w, (char **)data, len);
-out:
-	fclose(f);
-	rc_wbuf_free(&w);
-	return rc;
-}
-
-int
-cli_write_file(const char *path, const void *data, size_t len, int mode,
-    int overwrite)
-{
-	char tmp[4096], dircopy[4096];
-	const uint8_t *p = data;
-	ssize_t n;
-	int fd = -1, dfd = -1, rc = RC_EIO;
-
-	if (!overwrite && access(path, F_OK) == 0)
-		return RC_EEXIST;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-	    sizeof(tmp))
-		return RC_ETOOBIG;
-	if ((fd = mkstemp(tmp)) == -1)
-		return RC_EIO;
-	if (fchmod(fd, (mode_t)mode) == -1)
-		goto out;
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1)
-		goto out;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (!overwrite && link(tmp, path) == -1) {
-		rc = errno == EEXIST ? RC_EEXIST : RC_EIO;
-		goto out;
-	}
-	if (overwrite && rename(tmp, path) == -1)
-		goto out;
-	if (!overwrite)
-		unlink(tmp);
-	snprintf(dircopy, sizeof(dircopy), "%s", path);
-	if ((dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY)) != -1) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return RC_OK;
-out:
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	return rc;
+	/* errno still says why when the file is missing or unreadable */
+	rc = rc_file_read(path, CLI_MAX_FILE, data, len);
+	return rc == RC_ENOENT ? RC_EIO : rc;
 }
 
 int

@@ -52,7 +52,7 @@ rc_ca_free(struct rc_ca *ca)
 }
 
 static int
-push1(STACK_OF(X509) * sk, X509 *x)
+push1(STACK_OF(X509) *sk, X509 *x)
 {
 	if (!X509_up_ref(x))
 		return RC_ECRYPTO;
@@ -146,7 +146,7 @@ ca_path(char *buf, const char *dir, const char *name)
 
 /* Every certificate of a PEM file, in order; at least one. */
 static int
-read_certs(const char *path, STACK_OF(X509) * *out)
+read_certs(const char *path, STACK_OF(X509) **out)
 {
 	STACK_OF(X509) *sk = NULL;
 	BIO *bio = NULL;
@@ -191,7 +191,7 @@ out:
 static int
 load_cert(const char *dir, struct rc_ca *ca)
 {
-	STACK_OF(X509) * certs;
+	STACK_OF(X509) *certs;
 	char path[PATH_SIZE];
 	int rc;
 
@@ -234,7 +234,7 @@ load_key(const char *dir, struct rc_ca *ca)
 
 /* Each certificate names the next as its issuer (name, AKI, keyUsage). */
 static int
-links_ok(X509 *cert, STACK_OF(X509) * parents)
+links_ok(X509 *cert, STACK_OF(X509) *parents)
 {
 	X509 *child = cert, *parent;
 	int i;
@@ -250,7 +250,7 @@ links_ok(X509 *cert, STACK_OF(X509) * parents)
 static int
 load_chain(const char *dir, struct rc_ca *ca)
 {
-	STACK_OF(X509) * certs;
+	STACK_OF(X509) *certs;
 	char path[PATH_SIZE];
 	X509 *first;
 	int rc;
@@ -363,8 +363,8 @@ rc_ca_save(const struct rc_ca *ca, const char *dir, int overwrite)
 	    (rc = ca_path(pem, dir, "ca.pem")) != RC_OK ||
 	    (rc = ca_path(chain, dir, "chain.pem")) != RC_OK)
 		return rc;
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return errno == ENOENT ? RC_ENOENT : RC_EIO;
+	if ((rc = rc_file_mkdirs(dir, 0700)) != RC_OK)
+		return rc;
 	if (!overwrite && (exists(key) || exists(pem) || exists(chain)))
 		return RC_EEXIST;
 	rc = save_files(ca, paths, overwrite, &written);

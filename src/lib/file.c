@@ -145,3 +145,24 @@ out:
 	(void)unlink(tmp);
 	return rc;
 }
+
+int
+rc_file_mkdirs(const char *path, unsigned int mode)
+{
+	char buf[4096];
+	size_t i, n;
+
+	n = strlen(path);
+	if (n == 0 || n >= sizeof(buf))
+		return RC_EINVAL;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
+			return RC_EIO;
+		buf[i] = path[i];
+	}
+	return RC_OK;
+}

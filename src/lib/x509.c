@@ -340,7 +340,7 @@ is_cert_block(const struct pem_block *blk)
  * other types are counted in *nother and skipped.
  */
 static int
-pem_walk(const uint8_t *data, size_t len, size_t max, STACK_OF(X509) * sk,
+pem_walk(const uint8_t *data, size_t len, size_t max, STACK_OF(X509) *sk,
     size_t *nother)
 {
 	struct pem_block blk;
@@ -407,7 +407,7 @@ out:
 
 int
 rc_x509_parse_chain(const void *data, size_t len, size_t max_certs,
-    STACK_OF(X509) * *out)
+    STACK_OF(X509) **out)
 {
 	const uint8_t *p = data;
 	STACK_OF(X509) *sk = NULL;
@@ -450,7 +450,7 @@ out:
 }
 
 int
-rc_x509_load_file(const char *path, STACK_OF(X509) * *out)
+rc_x509_load_file(const char *path, STACK_OF(X509) **out)
 {
 	struct rc_wbuf w;
 	uint8_t chunk[8192];
@@ -794,7 +794,7 @@ verify_why(X509_STORE_CTX *ctx, int err, char *why, size_t whylen)
 
 /* A store holding exactly the anchors: no lookup method, no files. */
 static int
-anchor_store(STACK_OF(X509) * anchors, X509_STORE **out)
+anchor_store(STACK_OF(X509) *anchors, X509_STORE **out)
 {
 	X509_STORE *store;
 	int i;
@@ -813,7 +813,7 @@ anchor_store(STACK_OF(X509) * anchors, X509_STORE **out)
 }
 
 int
-rc_x509_verify(X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * anchors,
+rc_x509_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *anchors,
     time_t at, char *why, size_t whylen)
 {
 	X509_STORE_CTX *ctx = NULL;

@@ -614,7 +614,7 @@ mode_of(const char *path)
 static int
 count_certs(const char *path)
 {
-	STACK_OF(X509_INFO) * infos;
+	STACK_OF(X509_INFO) *infos;
 	BIO *bio = BIO_new_file(path, "r");
 	int n;
 

@@ -602,7 +602,7 @@ test_garbage(void **state)
 static void
 test_size_caps(void **state)
 {
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 	uint8_t *buf;
 	X509 *x;
 
@@ -631,7 +631,7 @@ test_size_caps(void **state)
 static void
 test_pem_mixed(void **state)
 {
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 	char *key, *s, *two;
 	X509 *x;
 
@@ -673,7 +673,7 @@ test_load_file(void **state)
 {
 	const char *dir = rctest_tmpdir(), *path;
 	X509 *certs[2] = {pki.leaf, pki.inter};
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 
 	(void)state;
 	path = rctest_path(dir, "chain.pem");
@@ -709,7 +709,8 @@ test_to_pem(void **state)
 	rc_free(pem);
 }
 
-static STACK_OF(X509) * stack_of(X509 *a, X509 *b)
+static STACK_OF(X509) *
+stack_of(X509 *a, X509 *b)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 
@@ -995,7 +996,7 @@ static int
 alloc_parse_chain(void *arg)
 {
 	const char *text = arg;
-	STACK_OF(X509) * sk;
+	STACK_OF(X509) *sk;
 	int rc;
 
 	rc = rc_x509_parse_chain(text, strlen(text), 8, &sk);
@@ -1024,7 +1025,7 @@ alloc_info(void *arg)
 }
 
 struct verify_args {
-	STACK_OF(X509) * untrusted, *anchors;
+	STACK_OF(X509) *untrusted, *anchors;
 };
 
 static int
