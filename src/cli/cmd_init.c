@@ -34,6 +34,7 @@
 #include "init.h"
 #include "rollcall/ca.h"
 #include "rollcall/enc.h"
+#include "rollcall/file.h"
 #include "rollcall/json.h"
 #include "rollcall/key.h"
 #include "rollcall/mem.h"
@@ -780,7 +781,7 @@ write_conf(const struct init_opts *o, const struct init_keys *k,
 		return ret;
 	rc_wbuf_init(&w, CLI_MAX_FILE);
 	if ((rc = init_conf_text(o, k, absdir, &w)) != RC_OK ||
-	    (rc = cli_write_file(path, w.data, w.len, 0600, o->force)) != RC_OK)
+	    (rc = rc_file_write(path, w.data, w.len, 0600, o->force)) != RC_OK)
 		ret = cli_fail("%s: %s", path, rc_strerror(rc));
 	rc_wbuf_free_secret(&w);
 	return ret;
@@ -800,7 +801,7 @@ write_connections(const struct init_opts *o, const struct init_keys *k,
 		return ret;
 	if ((rc = init_connections_json(o, k, absdir, out)) != RC_OK ||
 	    (rc = rc_json_dump(*out, 1, &text, &len)) != RC_OK ||
-	    (rc = cli_write_file(path, text, len, 0600, o->force)) != RC_OK)
+	    (rc = rc_file_write(path, text, len, 0600, o->force)) != RC_OK)
 		ret = cli_fail("%s: %s", path, rc_strerror(rc));
 	if (text != NULL)
 		rc_free_secret(text, len);
