@@ -182,13 +182,15 @@ describe('rollcall CLI against rollcalld', () => {
 
   it('rolls a certificate: secondary added, primary removed, by read-modify-write', () => {
     const old = deviceCert(dir, work, 'dev-3');
+    const oldSha = sha256Of(old);
     ok('enrollment', 'create', 'dev-3', '--primary-cert', old);
+    // Same CN, new key (seed rule S2): a rolled certificate.
     const rolled = path.join(work, 'dev-3-new.pem');
     fs.copyFileSync(deviceCert(dir, work, 'dev-3'), rolled);
     ok('enrollment', 'update', 'dev-3', '--secondary-cert', rolled);
     let e = json('enrollment', 'show', 'dev-3');
     const slots = e.attestation.x509.clientCertificates;
-    assert.equal(slots.primary.info.sha256Thumbprint.toUpperCase(), sha256Of(old));
+    assert.equal(slots.primary.info.sha256Thumbprint.toUpperCase(), oldSha);
     assert.equal(slots.secondary.info.sha256Thumbprint.toUpperCase(), sha256Of(rolled));
 
     ok('enrollment', 'update', 'dev-3', '--remove-primary');
