@@ -120,8 +120,10 @@ void client_resp_clear(struct client_resp *);
 /*
  * One request: method, path (already percent-encoded, starting with '/'),
  * an optional JSON body, an optional If-Match value and optional extra
- * header lines ("Name: value", the array ends with NULL).  CLI_OK when a response came back, whatever its status
- * (see client_ok); CLI_FAIL (printed) when none did or it was too large.
+ * header lines ("Name: value", the array ends with NULL).  CLI_OK when a
+ * response came back, whatever its status (see client_ok); CLI_FAIL
+ * (printed) when none did or it was too large.  *out is cleared on entry;
+ * the caller releases it with client_resp_clear.
  */
 int client_call(struct client *, const char *method, const char *path,
     json_t *body, const char *if_match, const char *const *headers,
@@ -162,8 +164,8 @@ int client_print_json(json_t *);
  *
  * client_base_url: from a HostName ("host", "host:port", "[v6]:port",
  * "v6") and the port to use when it has none, the base URL
- * ("https://host:port", no trailing slash) and the SAS resource (the host
- * without port or brackets).  RC_EPARSE for a malformed value or a port
+ * ("https://host", with ":port" unless it is 443; no trailing slash) and
+ * the SAS resource (the host without port or brackets).  RC_EPARSE for a malformed value or a port
  * outside 1..65535.  Caller frees both with rc_free.
  */
 int client_base_url(const char *hostname, long default_port, char **base,
@@ -191,7 +193,8 @@ const char *client_reason(long status);
 
 /*
  * Human tables: aligned columns, a header row, cells cleaned of control
- * characters, widths counted in UTF-8 characters.
+ * characters, widths counted in UTF-8 characters.  table_new and
+ * table_add return RC_OK, RC_ENOMEM or RC_ETOOBIG.
  */
 struct table;
 
