@@ -209,8 +209,15 @@ client_base_url(const char *hostname, long default_port, char **base, char **sr)
 	if (port != 443)
 		snprintf(portstr, sizeof(portstr), ":%ld", port);
 	v6 = memchr(h, ':', n) != NULL;
-	if ((*sr = rc_strndup(h, n)) == NULL)
+	/*
+	 * An IPv6 literal is signed as the Host header carries it (RFC 9110
+	 * §7.2, RFC 3986 §3.2.2: in brackets), so the server can match it.
+	 */
+	*sr = v6 ? rc_malloc(n + 3) : rc_strndup(h, n);
+	if (*sr == NULL)
 		return RC_ENOMEM;
+	if (v6)
+		snprintf(*sr, n + 3, "[%.*s]", (int)n, h);
 	if ((*base = rc_malloc(n + 32)) == NULL) {
 		rc_free(*sr);
 		*sr = NULL;

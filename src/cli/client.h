@@ -10,7 +10,8 @@
  * §1.1); without a port, --data's dps.httpsPort is used, else 443.
  *
  * Every request carries a fresh SAS token (sr = HostName without the port,
- * as the service SDKs sign it, §1.4; expiry now + 3600 s).  The server
+ * as the service SDKs sign it, §1.4, an IPv6 address in brackets; expiry
+ * now + 3600 s).  The server
  * certificate is verified against --cacert FILE, else --data's
  * trustBundle (--data may be given with --connection-string for that),
  * else the system store.  Response bodies are capped at
@@ -165,7 +166,8 @@ int client_print_json(json_t *);
  * client_base_url: from a HostName ("host", "host:port", "[v6]:port",
  * "v6") and the port to use when it has none, the base URL
  * ("https://host", with ":port" unless it is 443; no trailing slash) and
- * the SAS resource (the host without port or brackets).  RC_EPARSE for a malformed value or a port
+ * the SAS resource (the host without the port; an IPv6 address in
+ * brackets, as the Host header has it).  RC_EPARSE for a malformed value or a port
  * outside 1..65535.  Caller frees both with rc_free.
  */
 int client_base_url(const char *hostname, long default_port, char **base,

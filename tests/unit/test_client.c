@@ -51,9 +51,9 @@ test_base_url(void **state)
 	url_ok("127.0.0.1:1", 443, "https://127.0.0.1:1", "127.0.0.1");
 	url_ok("localhost:65535", 443, "https://localhost:65535", "localhost");
 	url_ok("localhost:443", 8443, "https://localhost", "localhost");
-	url_ok("[::1]:8443", 443, "https://[::1]:8443", "::1");
-	url_ok("[::1]", 443, "https://[::1]", "::1");
-	url_ok("::1", 9000, "https://[::1]:9000", "::1");
+	url_ok("[::1]:8443", 443, "https://[::1]:8443", "[::1]");
+	url_ok("[::1]", 443, "https://[::1]", "[::1]");
+	url_ok("::1", 9000, "https://[::1]:9000", "[::1]");
 	url_ok("my-dps_1.example.com", 443, "https://my-dps_1.example.com",
 	    "my-dps_1.example.com");
 
