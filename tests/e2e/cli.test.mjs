@@ -300,6 +300,12 @@ describe('rollcall CLI against rollcalld', () => {
     assert.match(r.stderr, /--cacert FILE or --data DIR/);
   });
 
+  it('asks for the port when the data directory says port 0', () => {
+    const r = run(ROLLCALL, ['enrollment', 'list', '--data', dir]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /https-port is 0.*HostName=localhost:PORT/);
+  });
+
   it('takes the connection string from the environment', () => {
     const r = run(ROLLCALL, ['enrollment', 'show', 'dev-1', '--cacert', path.join(dir, 'ca/root.pem')], {
       env: { ...process.env, ROLLCALL_DPS_CONNECTION_STRING: cs },
