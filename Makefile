@@ -9,6 +9,9 @@ release:
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+run:
+	sh scripts/run.sh
+
 test:
 	sh scripts/test.sh
 
@@ -26,4 +29,4 @@ format:
 clean:
 	rm -rf build
 
-.PHONY: all release test fuzz style format clean
+.PHONY: all release run test fuzz style format clean

@@ -409,6 +409,7 @@ bulk_mode(json_t *body, enum bulk_mode *mode, struct dps_err *e)
 	const char *s = json_string_value(json_object_get(body, "mode"));
 	int i;
 
+	*mode = BULK_CREATE;
 	/* Case-insensitive: the Node typings spell updateIfMatchEtag. */
 	for (i = 0; s != NULL && i < 4; i++)
 		if (strcasecmp(s, names[i]) == 0) {

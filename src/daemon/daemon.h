@@ -1,0 +1,224 @@
+/*
+ * rollcalld internals: the parsed configuration, the TLS contexts, the
+ * listening sockets, the worker threads and the router that hands each
+ * request to a role.
+ *
+ * Threads: the main thread binds the sockets, starts the workers and then
+ * only waits for signals.  Each worker has its own event_base and evhttp
+ * over the same listening sockets (DESIGN.md §5); a request is read,
+ * routed and answered on the worker that accepted its connection, and
+ * nothing a handler touches is owned by another worker (the store is
+ * thread-safe, the config and router are read-only once workers run).
+ */
+#ifndef ROLLCALLD_DAEMON_H
+#define ROLLCALLD_DAEMON_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "rollcall/conf.h"
+#include "rollcall/err.h"
+#include "rollcall/http.h"
+#include "rollcall/policy.h"
+#include "rollcall/store.h"
+
+#define ROLLCALLD_CONF "/etc/rollcall/rollcall.conf"
+
+/* Roles a config may name (`roles dps hub ca`). */
+#define ROLE_DPS 0x1u
+#define ROLE_HUB 0x2u
+#define ROLE_CA 0x4u
+
+/* Header block cap: far above what the SDKs send (< 2 KiB). */
+#define HTTP_MAX_HEADERS_SIZE (16 * 1024)
+/* How long a stop waits for requests in flight before cutting them. */
+#define DRAIN_SECONDS 10
+/* Clock skew allowed on a SAS token's expiry. */
+#define SAS_SKEW_SECONDS 300
+
+/* A hub named in the config (`hub NAME HOSTNAME` + its `hub-policy`s). */
+struct config_hub {
+	char *name; /* borrowed from the config's lists */
+	char *host;
+	struct rc_policy *policies;
+	size_t npolicies;
+};
+
+struct config {
+	/* Filled by the conf table (config.c). */
+	struct rc_strlist listen;
+	long long https_port;
+	long long mqtt_port;
+	struct rc_strlist hostname;
+	char *id_scope;
+	char *store;
+	char *tls_cert;
+	char *tls_key;
+	char *trust_bundle;
+	char *device_ca;
+	struct rc_strlist roles;
+	long long workers;
+	long long max_body;
+	long long request_timeout;
+	int log_level; /* 0 info, 1 debug */
+	struct rc_strlist dps_policy; /* NAME RIGHTS KEY, flattened */
+	struct rc_strlist hub; /* NAME HOSTNAME, flattened */
+	struct rc_strlist hub_policy; /* HUB NAME RIGHTS KEY, flattened */
+	char *user;
+
+	/* Derived by config_load once the table has parsed. */
+	unsigned roles_mask;
+	struct rc_policy *dps_policies;
+	size_t ndps_policies;
+	struct config_hub *hubs;
+	size_t nhubs;
+};
+
+/*
+ * Reads and checks the config at path into cfg (which is zeroed first):
+ * syntax and types through the conf table, then the rules the table cannot
+ * say (addresses, host names, policies, hubs, the TLS and CA files exist
+ * and are readable, the TLS key is private to its owner).  On failure err
+ * holds one "FILE:LINE: reason" (or "FILE: reason") message and cfg is
+ * freed.  The caller frees cfg with config_free.
+ */
+RC_MUST_CHECK int config_load(const char *path, struct config *cfg, char *err,
+    size_t errlen);
+/* Same, over text already in memory (name is used in messages). */
+RC_MUST_CHECK int config_parse(const char *name, const char *text, size_t len,
+    struct config *cfg, char *err, size_t errlen);
+void config_free(struct config *);
+/* The worker count, 0 resolved to the number of online CPUs. */
+int config_workers(const struct config *);
+
+/*
+ * The server's TLS context (tls.c): TLS 1.2 minimum, the configured chain
+ * and key, session resumption, ECDHE over X25519 or P-256.  With
+ * request_client_cert the server asks for a certificate but accepts a
+ * handshake without one (the role decides afterwards).  NULL with the
+ * reason logged on failure.
+ */
+SSL_CTX *tls_ctx_new(const struct config *, int request_client_cert);
+/*
+ * The peer's certificates, leaf first, as a new stack of borrowed
+ * certificates (free the stack with sk_X509_free only); NULL if the peer
+ * sent none.
+ */
+STACK_OF(X509) *tls_peer_chain(SSL *);
+
+/* A role's service API as the router sees it. */
+struct role_service {
+	const char *name; /* "dps", for logs */
+	void *arg;
+	int (*match)(const struct rc_http_req *);
+	void (*handle)(void *, const struct rc_http_req *,
+	    const struct rc_principal *, struct rc_http_resp *);
+	void (*unauthorized)(struct rc_http_resp *, const char *);
+	const struct rc_policy *policies;
+	size_t npolicies;
+};
+
+#define ROUTER_MAX_SERVICES 4
+
+struct router {
+	const struct config *cfg;
+	struct role_service services[ROUTER_MAX_SERVICES];
+	size_t nservices;
+	time_t (*now)(time_t *); /* time(3); tests substitute a clock */
+};
+
+void router_init(struct router *, const struct config *);
+RC_MUST_CHECK int router_add_service(struct router *,
+    const struct role_service *);
+/*
+ * Routes one request (router.c): checks the Host, picks the role by path,
+ * authenticates service calls and fills resp (always: an error body if
+ * nothing else).
+ */
+void router_handle(const struct router *, const struct rc_http_req *,
+    struct rc_http_resp *);
+/* 1 if host (no port) is one this server answers to. */
+int router_host_ok(const struct config *, const char *host);
+
+/*
+ * SAS authentication of a service call (auth.c), after
+ * reference/azure-service-api.md §1.4: the Authorization header's token is
+ * verified with the key of the policy it names, for the request's host or
+ * one of the configured host names, within SAS_SKEW_SECONDS.  On RC_OK
+ * *out borrows the policy's name and rights; otherwise RC_EAUTH, and the
+ * refusal has been logged (peer, policy name, reason; never the token).
+ */
+RC_MUST_CHECK int auth_sas(const struct rc_http_req *, const struct rc_policy *,
+    size_t npolicies, const struct config *, time_t now,
+    struct rc_principal *out);
+
+/*
+ * The roles this build runs (roles.c): creates each role named by the
+ * config over store and registers its service API with the router.  The
+ * caller stops them with roles_stop after the workers are gone.
+ */
+RC_MUST_CHECK int roles_start(const struct config *, struct rc_store *,
+    struct router *, void **state);
+void roles_stop(void *state);
+
+/* The listening sockets (listen.c). */
+enum listener_kind { LISTEN_HTTPS, LISTEN_MQTT };
+
+struct listener {
+	enum listener_kind kind;
+	int fd;
+	char addr[64]; /* "127.0.0.1:443" or "[::1]:443" as bound */
+};
+
+/*
+ * Binds and listens on every `listen` address for both ports (port 0: the
+ * kernel picks, once per address family, and the HTTPS port differs from
+ * the MQTT one).  fatalx on failure: a daemon that cannot bind has nothing
+ * to do.  The caller closes the fds with listeners_close.
+ */
+void listeners_open(const struct config *, struct listener **out, size_t *n);
+void listeners_close(struct listener *, size_t n);
+/* "a.b.c.d:port" or "[v6]:port". */
+void sockaddr_format(const struct sockaddr *, char *out, size_t outsize);
+/* The readiness line: "rollcalld ready https=ADDR mqtt=ADDR". */
+void listeners_ready(const struct listener *, size_t n);
+
+/* Worker threads (worker.c). */
+struct workers;
+
+struct workers_config {
+	const struct config *cfg;
+	const struct router *router;
+	const struct listener *listeners;
+	size_t nlisteners;
+	SSL_CTX *https_ctx;
+	SSL_CTX *mqtt_ctx;
+	int n;
+};
+
+/*
+ * Starts n workers, each serving every listener.  Returns once all of them
+ * run; fatalx if one cannot start.
+ */
+struct workers *workers_start(const struct workers_config *);
+/*
+ * Stops accepting on every worker, lets requests in flight finish (at
+ * most DRAIN_SECONDS), then joins and frees the workers.
+ */
+void workers_stop(struct workers *);
+
+/* The evhttp request -> struct rc_http_req adapter (httpd.c). */
+struct evhttp_request;
+struct httpd_ctx {
+	const struct router *router;
+	int draining; /* answers carry "Connection: close" */
+};
+/* Answers one request read on a TLS connection from peer ("addr:port"). */
+void httpd_serve(struct evhttp_request *, struct httpd_ctx *, SSL *,
+    const char *peer);
+
+#endif
