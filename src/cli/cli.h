@@ -28,6 +28,12 @@ int cmd_key(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_sas(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_enrollment(int argc, char **argv);
+int cmd_group(int argc, char **argv);
+int cmd_registration(int argc, char **argv);
+int cmd_cacert(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /*
  * Runs the subcommand argv[1] of group argv[0] from subs (NULL-terminated);

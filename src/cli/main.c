@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rollcall/json.h"
 #include "rollcall/log.h"
 
 struct group {
@@ -20,6 +21,12 @@ static const struct group groups[] = {
         "leaves, CRLs"},
     {"cert", cmd_cert, "inspect and verify certificates, make CSRs"},
     {"sas", cmd_sas, "shared access signature tokens"},
+    {"init", cmd_init, "make a data directory for rollcalld"},
+    {"enrollment", cmd_enrollment, "individual enrollments (DPS)"},
+    {"group", cmd_group, "enrollment groups (DPS)"},
+    {"registration", cmd_registration, "registration states (DPS)"},
+    {"ca-cert", cmd_cacert, "verified CA certificates (DPS)"},
+    {"audit", cmd_audit, "the audit log: tail, verify"},
     {NULL, NULL, NULL},
 };
 
@@ -32,7 +39,7 @@ usage(FILE *f, int rc)
 	    "usage: rollcall <command> <subcommand> [options]\n\n"
 	    "commands:\n");
 	for (g = groups; g->name != NULL; g++)
-		fprintf(f, "  %-10s %s\n", g->name, g->summary);
+		fprintf(f, "  %-13s %s\n", g->name, g->summary);
 	fprintf(f, "\n'rollcall <command> --help' lists the subcommands.\n");
 	return rc;
 }
@@ -42,6 +49,8 @@ main(int argc, char **argv)
 {
 	const struct group *g;
 
+	/* Before any jansson call: its memory then comes from rc_malloc. */
+	rc_json_init();
 	rc_log_init("rollcall", 1, 0);
 	if (argc < 2)
 		return usage(stderr, CLI_USAGE);
