@@ -669,22 +669,27 @@ lex_number(struct parser *p)
 	return number_value(p, is_real, is_hex);
 }
 
-/* The comparison operators; *n is 0 if none starts at the cursor. */
+/*
+ * The comparison operator at the cursor, longest first; 0 if none.
+ */
 static size_t
 op_len(const struct parser *p, enum cmpop *op)
 {
-	int a = peek(p, 0), b = peek(p, 1);
+	static const struct {
+		const char *text;
+		enum cmpop op;
+	} ops[] = {{"!=", OP_NE}, {"<>", OP_NE}, {"<=", OP_LE}, {">=", OP_GE},
+	    {"=", OP_EQ}, {"<", OP_LT}, {">", OP_GT}};
+	size_t i, n;
 
-	if (a == '=')
-		return *op = OP_EQ, 1;
-	if (a == '!' && b == '=')
-		return *op = OP_NE, 2;
-	if (a == '<' && b == '>')
-		return *op = OP_NE, 2;
-	if (a == '<')
-		return b == '=' ? (*op = OP_LE, 2) : (*op = OP_LT, 1);
-	if (a == '>')
-		return b == '=' ? (*op = OP_GE, 2) : (*op = OP_GT, 1);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		n = strlen(ops[i].text);
+		if (peek(p, 0) == ops[i].text[0] &&
+		    (n == 1 || peek(p, 1) == ops[i].text[1])) {
+			*op = ops[i].op;
+			return n;
+		}
+	}
 	return 0;
 }
 
@@ -783,8 +788,8 @@ split_path(struct parser *p, struct seg *segs, size_t max, size_t *nsegs)
 			    HUB_QUERY_MAX_PATH);
 		dot = memchr(s, '.', (size_t)(end - s));
 		segs[*nsegs].s = s;
-		segs[(*nsegs)++].n =
-		    dot == NULL ? (size_t)(end - s) : (size_t)(dot - s);
+		segs[*nsegs].n = (size_t)((dot == NULL ? end : dot) - s);
+		(*nsegs)++;
 		if (dot == NULL)
 			return RC_OK;
 		s = dot + 1;

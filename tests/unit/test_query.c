@@ -139,6 +139,8 @@ static const struct eval_case eval_cases[] = {
     {"tags.location.floor IN ['3', 4]", 0, {0, 0, 0}},
     {"tags.location.floor NIN ['3', 4]", 0, {0, 0, 0}},
     {"tags.location.floor NIN [4, 5]", 0, {1, 0, 0}},
+    {"tags.floor NIN ['3', 4]", 0, {0, 0, 0}},
+    {"tags.floor NIN [4]", 0, {0, 1, 0}},
     {"tags.location.region IN ['US', 'EU', null, 1, true]", 0, {1, 1, 0}},
     {"tags.active IN [1, true]", 0, {1, 0, 0}},
     {"tags.nothing IN [null]", 0, {1, 0, 0}},
@@ -322,6 +324,10 @@ static const struct bad_case bad_cases[] = {
     {"* AND status = 'a'", 0, RC_EPARSE,
         "column 3: expected end of input after '*', found 'AND'"},
     {"status = *", 0, RC_EPARSE, "column 10: expected a value after '='"},
+    {"status = 'it''s'", 0, RC_EPARSE,
+        "column 14: expected AND, OR or end of input after a string, found "
+        "a string"},
+    {"status = 1AND x", 0, RC_EPARSE, "column 10: malformed number"},
     /* strings and numbers */
     {"status = 'a\\x'", 0, RC_EPARSE, "column 12: unknown escape '\\x'"},
     {"status = 'a\\\x01'", 0, RC_EPARSE, "column 12: unknown escape"},
