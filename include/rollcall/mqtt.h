@@ -16,7 +16,10 @@
  *
  * Every decoder takes exactly one packet (len equal to the framed total):
  * fewer bytes is RC_ETRUNC, more is RC_EPARSE, a field that overruns the
- * packet or breaks a rule of the spec is RC_EPARSE.
+ * packet or breaks a rule of the spec is RC_EPARSE, a packet of another
+ * type is RC_EINVAL.  The QoS 2 flow (PUBREC, PUBREL, PUBCOMP) has no
+ * decoder: the hub refuses QoS 2 as IoT Hub does (azure-device-wire.md
+ * §6.7), and a reader that frames one of those closes the connection.
  */
 #ifndef ROLLCALL_MQTT_H
 #define ROLLCALL_MQTT_H
@@ -90,7 +93,11 @@ struct rc_mqtt_fixed {
 
 /* §3.1 CONNECT.  Also the input of rc_mqtt_encode_connect. */
 struct rc_mqtt_connect {
-	struct rc_mqtt_str client_id; /* may be empty (§3.1.3.1) */
+	/*
+	 * May be empty (§3.1.3.1); a server answers CONNACK 2 to an empty
+	 * one without clean_session [MQTT-3.1.3-8].
+	 */
+	struct rc_mqtt_str client_id;
 	struct rc_mqtt_str username; /* only if has_username */
 	struct rc_mqtt_bin password; /* only if has_password */
 	struct rc_mqtt_str will_topic; /* only if has_will */
