@@ -2,7 +2,7 @@
  * The store: every piece of persistent state goes through this interface
  * (DESIGN.md §4).  A backend (SQLite first, PostgreSQL later) implements the
  * operations behind struct rc_store; all backends pass the same store test
- * suite (tests/unit/test_store.c).
+ * suite (tests/unit/test_store.c, test_store_hub.c).
  *
  * Rules every backend keeps:
  * - A call that returned RC_OK is durable: it survives kill -9 of the
