@@ -74,6 +74,12 @@ static const struct rc_conf_opt table[] = {
         "largest request body (413 above it)"),
     OPT("request-timeout", RC_CONF_DURATION, request_timeout, 1, 3600, "30s",
         NULL, 0, "time allowed to send a request's header and body"),
+    OPT("mqtt-max-packet", RC_CONF_SIZE, mqtt_max_packet, 1024, 16LL << 20,
+        "260k", NULL, 0,
+        "largest MQTT packet a device may send (256 KiB of telemetry "
+        "and its topic fit the default)"),
+    OPT("mqtt-connect-timeout", RC_CONF_DURATION, mqtt_connect_timeout, 1, 300,
+        "10s", NULL, 0, "time a device has to send CONNECT after TLS"),
     OPT("log-level", RC_CONF_ENUM, log_level, 0, 0, "info", log_levels, 0,
         "log verbosity"),
     OPT("dps-policy", RC_CONF_LIST, dps_policy, 3, 3, NULL, NULL,

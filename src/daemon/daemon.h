@@ -64,6 +64,8 @@ struct config {
 	long long workers;
 	long long max_body;
 	long long request_timeout;
+	long long mqtt_max_packet;
+	long long mqtt_connect_timeout;
 	int log_level; /* 0 info, 1 debug */
 	struct rc_strlist dps_policy; /* NAME RIGHTS KEY, flattened */
 	struct rc_strlist hub; /* NAME HOSTNAME, flattened */
@@ -161,9 +163,12 @@ RC_MUST_CHECK int auth_sas(const struct rc_http_req *, const struct rc_policy *,
  * config over store and registers its service API with the router.  The
  * caller stops them with roles_stop after the workers are gone.
  */
+struct hub;
 RC_MUST_CHECK int roles_start(const struct config *, struct rc_store *,
     struct router *, void **state);
 void roles_stop(void *state);
+/* The hubs the hub role runs (none without it). */
+void roles_hubs(void *state, struct hub *const **hubs, size_t *n);
 
 /* The listening sockets (listen.c). */
 enum listener_kind { LISTEN_HTTPS, LISTEN_MQTT };
@@ -197,6 +202,8 @@ struct workers_config {
 	size_t nlisteners;
 	SSL_CTX *https_ctx;
 	SSL_CTX *mqtt_ctx;
+	struct hub *const *hubs; /* the hub role's hubs, for MQTT */
+	size_t nhubs;
 	int n;
 };
 

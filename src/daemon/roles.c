@@ -1,16 +1,22 @@
 /*
  * The roles of this build and how they plug into the router.  The DPS
- * role serves its service API; the hub and CA roles come with later
- * issues (a config naming them is accepted: their listeners and routes
- * answer "not available yet").
+ * role serves its service API; the hub role runs one struct hub per
+ * `hub NAME HOST` line, serving devices on the MQTT port (mqttd.c); its
+ * service API and the CA role come with later issues (their routes
+ * answer 404).
  */
+#include <string.h>
+
 #include "daemon.h"
 #include "dps/dps.h"
+#include "hub/hub.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
 
 struct roles {
 	struct dps *dps;
+	struct hub **hubs;
+	size_t nhubs;
 };
 
 static void
@@ -50,6 +56,36 @@ start_dps(const struct config *cfg, struct rc_store *store,
 	return router_add_service(router, &svc);
 }
 
+static int
+start_hubs(const struct config *cfg, struct rc_store *store, struct roles *r)
+{
+	struct hub_config hc;
+	const char *host;
+	size_t i;
+	int rc;
+
+	if (cfg->nhubs == 0) {
+		rc_log_info("hub: no `hub` line in the config: MQTT devices "
+		            "will be refused");
+		return RC_OK;
+	}
+	if ((r->hubs = rc_calloc(cfg->nhubs, sizeof(*r->hubs))) == NULL)
+		return RC_ENOMEM;
+	for (i = 0; i < cfg->nhubs; i++) {
+		memset(&hc, 0, sizeof(hc));
+		host = cfg->hubs[i].host;
+		hc.name = cfg->hubs[i].name;
+		hc.hostnames = &host;
+		hc.nhostnames = 1;
+		if ((rc = hub_new(&hc, store, &r->hubs[i])) != RC_OK) {
+			rc_log_warnx("hub %s: %s", hc.name, rc_strerror(rc));
+			return rc;
+		}
+		r->nhubs++;
+	}
+	return RC_OK;
+}
+
 int
 roles_start(const struct config *cfg, struct rc_store *store,
     struct router *router, void **state)
@@ -63,9 +99,9 @@ roles_start(const struct config *cfg, struct rc_store *store,
 	if ((cfg->roles_mask & ROLE_DPS) != 0 &&
 	    (rc = start_dps(cfg, store, router, r)) != RC_OK)
 		goto out;
-	if ((cfg->roles_mask & ROLE_HUB) != 0)
-		rc_log_info("hub: role not available yet; its routes answer "
-		            "404");
+	if ((cfg->roles_mask & ROLE_HUB) != 0 &&
+	    (rc = start_hubs(cfg, store, r)) != RC_OK)
+		goto out;
 	*state = r;
 out:
 	if (rc != RC_OK)
@@ -77,9 +113,22 @@ void
 roles_stop(void *state)
 {
 	struct roles *r = state;
+	size_t i;
 
 	if (r == NULL)
 		return;
 	dps_free(r->dps);
+	for (i = 0; i < r->nhubs; i++)
+		hub_free(r->hubs[i]);
+	rc_free(r->hubs);
 	rc_free(r);
+}
+
+void
+roles_hubs(void *state, struct hub *const **hubs, size_t *n)
+{
+	struct roles *r = state;
+
+	*hubs = r != NULL ? r->hubs : NULL;
+	*n = r != NULL ? r->nhubs : 0;
 }

@@ -156,6 +156,7 @@ start(struct daemon *d, int debug, int verbose)
 	wc.nlisteners = d->nlisteners;
 	wc.https_ctx = d->https_ctx;
 	wc.mqtt_ctx = d->mqtt_ctx;
+	roles_hubs(d->roles, &wc.hubs, &wc.nhubs);
 	wc.n = config_workers(d->cfg);
 	/* From here on only the workers can fail; the log leaves stderr
 	 * before they run, so no thread logs while it switches. */

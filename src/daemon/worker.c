@@ -25,6 +25,9 @@
  * A connection is cut with shutdown(2): libevent sees EOF and frees it
  * through its normal path, so nothing is freed twice or under its feet.
  *
+ * MQTT connections (the hub's devices) are served by mqttd.c on the same
+ * loops, with the same struct conn; their sessions are closed there.
+ *
  * Stop: each worker stops accepting, cuts idle connections, answers the
  * requests in flight with "Connection: close", and exits once its last
  * connection is gone or DRAIN_SECONDS have passed.
@@ -51,52 +54,9 @@
 #include <openssl/ssl.h>
 
 #include "daemon.h"
+#include "worker_int.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
-
-struct worker;
-
-struct conn {
-	struct worker *w;
-	SSL *ssl;
-	struct bufferevent *bev;
-	struct event *deadline;
-	uint64_t idle_mark; /* BIO_number_read when it last went idle */
-	int handshaken;
-	int busy; /* a request was read; its response is not sent yet */
-	int mqtt;
-	int linked;
-	char peer[64];
-	TAILQ_ENTRY(conn) entry;
-};
-
-struct worker {
-	struct workers *ws;
-	int id;
-	pthread_t thread;
-	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket **bound;
-	size_t nbound;
-	struct evconnlistener **mqtt;
-	size_t nmqtt;
-	struct event *stop_ev;
-	struct event *drain_ev;
-	struct event *resume_ev;
-	int paused;
-	struct httpd_ctx hctx;
-	TAILQ_HEAD(, conn) conns;
-	size_t nconns;
-	int draining;
-	int teardown;
-};
-
-struct workers {
-	struct workers_config c;
-	struct worker *w;
-	int n;
-	struct timeval timeout;
-};
 
 /* How long accepting pauses after accept(2) ran out of resources. */
 #define ACCEPT_PAUSE_MS 100
@@ -149,7 +109,7 @@ conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 }
 
 /* "addr:port" of the peer, for logs; looked up once. */
-static const char *
+const char *
 conn_peer(struct conn *c)
 {
 	struct sockaddr_storage ss;
@@ -187,7 +147,7 @@ tls_info(const SSL *ssl, int where, int ret)
 	c->idle_mark = BIO_number_read(SSL_get_rbio(ssl));
 }
 
-static void
+void
 conn_cut(struct conn *c, const char *why)
 {
 	int fd;
@@ -240,7 +200,7 @@ conn_idle(struct conn *c)
  * A conn over a new SSL of ctx; the SSL owns the conn from here on.  NULL
  * if out of memory.
  */
-static struct conn *
+struct conn *
 conn_new(struct worker *w, SSL_CTX *ctx, int mqtt, SSL **sslp)
 {
 	struct conn *c;
@@ -269,7 +229,7 @@ conn_new(struct worker *w, SSL_CTX *ctx, int mqtt, SSL **sslp)
 	return c;
 }
 
-static void
+void
 conn_link(struct conn *c, struct bufferevent *bev)
 {
 	c->bev = bev;
@@ -359,55 +319,6 @@ https_request(struct evhttp_request *req, void *arg)
 	evtimer_del(c->deadline);
 	evhttp_request_set_on_complete_cb(req, request_done, c);
 	httpd_serve(req, &w->hctx, c->ssl, conn_peer(c));
-}
-
-/*
- * The MQTT port, until the hub role serves MQTT: the TLS handshake runs
- * (so the certificate and TLS policy can be checked on this port too),
- * then the connection is closed without a byte of MQTT.  A client sees
- * its CONNECT go unanswered, as with a broker that refuses it silently.
- */
-static void
-mqtt_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	if (what & BEV_EVENT_CONNECTED)
-		rc_log_debug("%s: mqtt: TLS up, MQTT not served yet: closing",
-		    conn_peer(c));
-	else if (what & BEV_EVENT_TIMEOUT)
-		rc_log_debug("%s: mqtt: handshake timeout", conn_peer(c));
-	c->bev = NULL;
-	bufferevent_free(bev);
-}
-
-static void
-mqtt_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
-{
-	struct worker *w = arg;
-	struct bufferevent *bev;
-	struct conn *c;
-	SSL *ssl;
-
-	(void)l;
-	(void)salen;
-	if (w->draining ||
-	    (c = conn_new(w, w->ws->c.mqtt_ctx, 1, &ssl)) == NULL) {
-		close(fd);
-		return;
-	}
-	sockaddr_format(sa, c->peer, sizeof(c->peer));
-	bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		close(fd);
-		return;
-	}
-	conn_link(c, bev);
-	bufferevent_setcb(bev, NULL, NULL, mqtt_event, c);
-	bufferevent_set_timeouts(bev, &w->ws->timeout, &w->ws->timeout);
-	bufferevent_enable(bev, EV_READ);
 }
 
 /* Turns every listener of the worker on or off. */
@@ -512,20 +423,20 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct conn *c;
+	struct conn *c, *next;
 
 	this_worker = w;
 	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		rc_log_warnx("worker %d: event loop failed", w->id);
 	w->teardown = 1;
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = TAILQ_NEXT(c, entry)) {
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
 		event_free(c->deadline);
 		c->deadline = NULL;
-		if (c->mqtt && c->bev != NULL) {
-			bufferevent_free(c->bev);
-			c->bev = NULL;
-		}
+		if (c->mqtt && c->bev != NULL)
+			mqttd_conn_close(c, "server stopped");
 	}
+	mqttd_worker_fini(w);
 	evhttp_free(w->http);
 	w->http = NULL;
 	/* Runs the bufferevent finalizers: SSL_free, then conn_free. */
@@ -571,7 +482,7 @@ worker_listen(struct worker *w)
 			evconnlistener_set_error_cb(l, accept_error);
 			continue;
 		}
-		l = evconnlistener_new(w->base, mqtt_accept, w,
+		l = evconnlistener_new(w->base, mqttd_accept, w,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (l == NULL)
 			rc_fatalx("worker: evconnlistener_new");
@@ -618,6 +529,7 @@ worker_init(struct workers *ws, int id)
 	w->resume_ev = evtimer_new(w->base, accept_resume, w);
 	if (w->stop_ev == NULL || w->drain_ev == NULL || w->resume_ev == NULL)
 		rc_fatalx("worker: out of memory");
+	mqttd_worker_init(w);
 	worker_http(w);
 	worker_listen(w);
 }
