@@ -21,6 +21,9 @@
  *   reads, which a client sending one byte at a time resets forever.
  * - enough state to tell, at stop time, an idle connection (nothing read
  *   since it went idle) from one with a request in flight.
+ * - a callback on its output buffer: what evhttp writes there while no
+ *   request of ours is in flight is an answer of its own, which
+ *   httpd_own_answer turns into the service API's error answer.
  *
  * A connection is cut with shutdown(2): libevent sees EOF and frees it
  * through its normal path, so nothing is freed twice or under its feet.
@@ -64,6 +67,8 @@ struct conn {
 	uint64_t idle_mark; /* BIO_number_read when it last went idle */
 	int handshaken;
 	int busy; /* a request was read; its response is not sent yet */
+	int rewriting; /* httpd_own_answer is changing the output */
+	struct evbuffer_cb_entry *out_cb;
 	int mqtt;
 	int linked;
 	char peer[64];
@@ -112,6 +117,9 @@ conn_free(struct conn *c)
 
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->out_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev),
+		    c->out_cb);
 	if (c->linked) {
 		TAILQ_REMOVE(&w->conns, c, entry);
 		w->nconns--;
@@ -295,6 +303,20 @@ refuse_bev(struct event_base *base)
 	return pair[0];
 }
 
+/* Output added while no request of ours is in flight is evhttp's. */
+static void
+conn_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->busy || c->rewriting || info->n_added == 0)
+		return;
+	c->rewriting = 1;
+	httpd_own_answer(&c->w->hctx, out);
+	c->rewriting = 0;
+}
+
 /* evhttp's bevcb: the TLS bufferevent of a new HTTPS connection. */
 static struct bufferevent *
 https_bev(struct event_base *base, void *arg)
@@ -311,6 +333,13 @@ https_bev(struct event_base *base, void *arg)
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		return refuse_bev(base);
+	c->bev = bev;
+	c->out_cb =
+	    evbuffer_add_cb(bufferevent_get_output(bev), conn_output, c);
+	if (c->out_cb == NULL) {
+		bufferevent_free(bev); /* and with it ssl and c */
+		return refuse_bev(base);
+	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	conn_link(c, bev);
 	return bev;
