@@ -173,28 +173,6 @@ conn_peer(struct conn *c)
 	return c->peer;
 }
 
-/*
- * SSL info callback: notes the end of the handshake, and logs alerts (at
- * debug level: a client that does not trust our CA says so in an alert,
- * and that is the one place an operator can see it).
- */
-static void
-tls_info(const SSL *ssl, int where, int ret)
-{
-	struct conn *c;
-
-	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL)
-		return;
-	if (where & SSL_CB_ALERT)
-		rc_log_debug("%s: TLS alert %s: %s", conn_peer(c),
-		    (where & SSL_CB_READ) ? "received" : "sent",
-		    SSL_alert_desc_string_long(ret));
-	if ((where & SSL_CB_HANDSHAKE_DONE) == 0)
-		return;
-	c->handshaken = 1;
-	c->idle_mark = BIO_number_read(SSL_get_rbio(ssl));
-}
-
 static void
 conn_cut(struct conn *c, const char *why)
 {
@@ -234,14 +212,49 @@ conn_idle(struct conn *c)
 
 	if (c->busy)
 		return 0;
-	if (!c->handshaken || c->mqtt)
+	if (c->mqtt)
 		return 1;
 	fd = bufferevent_getfd(c->bev);
 	if (fd >= 0 && ioctl(fd, FIONREAD, &pending) == -1)
 		pending = 0;
+	/*
+	 * A TLS 1.3 client counts the handshake done once it has sent its
+	 * Finished (RFC 8446 §4.4.4), and may send a request right behind
+	 * it, before we have read either: with bytes waiting, the
+	 * connection may carry a request.
+	 */
+	if (!c->handshaken)
+		return pending == 0;
 	return pending == 0 &&
 	    BIO_number_read(SSL_get_rbio(c->ssl)) == c->idle_mark &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+}
+
+/*
+ * SSL info callback: notes the end of the handshake, and logs alerts (at
+ * debug level: a client that does not trust our CA says so in an alert,
+ * and that is the one place an operator can see it).
+ */
+static void
+tls_info(const SSL *ssl, int where, int ret)
+{
+	struct conn *c;
+	int first;
+
+	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL)
+		return;
+	if (where & SSL_CB_ALERT)
+		rc_log_debug("%s: TLS alert %s: %s", conn_peer(c),
+		    (where & SSL_CB_READ) ? "received" : "sent",
+		    SSL_alert_desc_string_long(ret));
+	if ((where & SSL_CB_HANDSHAKE_DONE) == 0)
+		return;
+	first = !c->handshaken;
+	c->handshaken = 1;
+	c->idle_mark = BIO_number_read(SSL_get_rbio(ssl));
+	/* Kept through the stop (conn_idle) for a request that did not come. */
+	if (first && c->w->draining && conn_idle(c))
+		conn_cut(c, "server stopping");
 }
 
 /*
