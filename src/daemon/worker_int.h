@@ -30,6 +30,8 @@ struct conn {
 	uint64_t idle_mark; /* BIO_number_read when it last went idle */
 	int handshaken;
 	int busy; /* a request was read; its response is not sent yet */
+	int rewriting; /* httpd_own_answer is changing the output */
+	struct evbuffer_cb_entry *out_cb;
 	int mqtt;
 	int linked;
 	char peer[64];
