@@ -2,17 +2,18 @@
  * The store: every piece of persistent state goes through this interface
  * (DESIGN.md §4).  A backend (SQLite first, PostgreSQL later) implements the
  * operations behind struct rc_store; all backends pass the same store test
- * suite (tests/unit/test_store.c).
+ * suite (tests/unit/test_store.c, test_store_hub.c).
  *
  * Rules every backend keeps:
  * - A call that returned RC_OK is durable: it survives kill -9 of the
  *   process (SQLite: WAL + synchronous=FULL).
  * - Every change runs in one transaction together with its audit row, so
  *   the audit chain and the data never disagree.
- * - Lookups by registration ID, group ID, certificate thumbprint and CA
- *   name use indexes; none scans.
+ * - Lookups by registration ID, group ID, certificate thumbprint, CA
+ *   name, hub device ID and hub device thumbprint use indexes; none scans.
  * - IDs compare case-insensitively (ASCII), as DPS registration IDs do; the
- *   spelling of the first write is kept.
+ *   spelling of the first write is kept.  Hub device IDs and job IDs are
+ *   the exception: case-sensitive, as in IoT Hub.
  * - Thumbprints are stored upper-case; lookups accept either case.
  * - Safe to call from several threads at once.
  *
@@ -239,6 +240,253 @@ RC_MUST_CHECK int rc_store_audit_verify(struct rc_store *, int64_t *bad_seq);
  */
 RC_MUST_CHECK int rc_audit_hash(const struct rc_audit *, char out[65]);
 
+/*
+ * Hub device identities (DESIGN.md §4 hub_device), one registry per hub.
+ * Hub names compare case-insensitively, as host names do; device IDs are
+ * case-sensitive, as in IoT Hub (azure-service-api.md §4.1): "Device1" and
+ * "device1" are two devices.
+ *
+ * auth: selfSigned devices hold one or two thumbprints (SHA-1, 40 hex
+ * digits, or SHA-256, 64; stored upper-case) and nothing else may;
+ * certificateAuthority devices hold none and are checked against the
+ * hub's verified CA certificates; none is a device with no credentials.
+ *
+ * The twin: tags and desired are written by the back end, reported by the
+ * device.  desired_version and reported_version start at 1 and count the
+ * updates of their section (the "$version" of the wire); twin_version
+ * counts every twin update and twin_etag changes with each.  etag is the
+ * identity's (the wire's "deviceEtag"); twin updates leave it alone.
+ */
+enum rc_hub_auth {
+	RC_HUB_AUTH_NONE,
+	RC_HUB_AUTH_SELF_SIGNED,
+	RC_HUB_AUTH_CA,
+};
+
+/* IoT Hub's limits on an identity (azure-service-api.md §4.1). */
+#define RC_HUB_MAX_DEVICE_ID 128
+#define RC_HUB_MAX_STATUS_REASON 128
+/* Longest hub name and job ID the store accepts. */
+#define RC_HUB_MAX_NAME 128
+/*
+ * Twin documents: at most this deep below a section's root object, keys of
+ * 1..RC_HUB_TWIN_MAX_KEY bytes without '.', '$', ' ' or control characters
+ * (IoT Hub's rules), and each section (tags, desired, reported) at most
+ * RC_HUB_TWIN_MAX_BYTES as compact JSON.
+ */
+#define RC_HUB_TWIN_MAX_DEPTH 10
+#define RC_HUB_TWIN_MAX_KEY 1024
+#define RC_HUB_TWIN_MAX_BYTES (32 * 1024)
+
+struct rc_hub_device {
+	char *hub;
+	char *device_id;
+	enum rc_hub_auth auth;
+	char primary_thumb[65]; /* "" when empty */
+	char secondary_thumb[65];
+	int enabled;
+	char *status_reason; /* may be NULL */
+	char generation_id[24]; /* chosen by the store at creation */
+	char etag[40];
+	int64_t created;
+	int64_t updated; /* last identity change */
+	int64_t last_activity; /* 0: never */
+	int capabilities_iot_edge;
+	json_t *tags; /* objects, never NULL in a stored record */
+	json_t *desired;
+	int64_t desired_version;
+	json_t *reported;
+	int64_t reported_version;
+	char twin_etag[40];
+	int64_t twin_version;
+};
+
+/*
+ * 1 if id is a valid IoT Hub device ID: 1..RC_HUB_MAX_DEVICE_ID ASCII
+ * letters, digits and - . + % _ # * ? ! ( ) , : = @ $ '.
+ */
+int rc_hub_device_id_valid(const char *id);
+
+/*
+ * Creates or updates a device identity.  ctx->if_match NULL: create only,
+ * RC_EEXIST if the device exists (IoT Hub answers a PUT without If-Match
+ * with 409).  ctx->if_match "*" or an etag: update only, RC_ENOENT if the
+ * device does not exist, RC_ESTALE if the etag does not match.
+ *
+ * The store assigns etag, generation_id (at creation), created and
+ * updated, and ignores in's twin fields on update: a put changes the
+ * identity (auth, thumbprints, enabled, status_reason, capabilities) and
+ * keeps the twin and last_activity.  On create, in->tags and in->desired
+ * (NULL: {}) are the initial twin, checked as twin updates are, and
+ * in->reported is ignored.  RC_EINVAL for a missing hub, an invalid device
+ * ID, a malformed thumbprint, thumbprints on a device that is not
+ * selfSigned, a selfSigned device without one, a status_reason longer than
+ * RC_HUB_MAX_STATUS_REASON.  *out (caller frees) is the stored record.
+ */
+RC_MUST_CHECK int rc_store_hub_device_put(struct rc_store *,
+    const struct rc_store_ctx *, const struct rc_hub_device *in,
+    struct rc_hub_device **out);
+RC_MUST_CHECK int rc_store_hub_device_get(struct rc_store *, const char *hub,
+    const char *device_id, struct rc_hub_device **out);
+/* RC_ENOENT if missing, RC_ESTALE on If-Match mismatch (NULL: any). */
+RC_MUST_CHECK int rc_store_hub_device_delete(struct rc_store *,
+    const struct rc_store_ctx *, const char *hub, const char *device_id);
+/*
+ * A page of a hub's devices in device ID order (byte order: "B" before
+ * "a"), after the ID `after` (NULL: from the start), at most max (>= 1).
+ * *next and an empty page as rc_store_enrollment_list.
+ */
+RC_MUST_CHECK int rc_store_hub_device_list(struct rc_store *, const char *hub,
+    const char *after, size_t max, struct rc_hub_device ***out, size_t *n,
+    char **next);
+/*
+ * Every device, of any hub, whose primary or secondary thumbprint is
+ * thumb (40 or 64 hex digits, any case), in (hub, device ID) order; none:
+ * RC_OK with *n 0.
+ */
+RC_MUST_CHECK int rc_store_hub_device_find_thumb(struct rc_store *,
+    const char *thumb, struct rc_hub_device ***out, size_t *n);
+/*
+ * Records activity of a device (last_activity = when) without an audit
+ * row or a new etag: it is not a change of the identity.  RC_ENOENT if
+ * the device does not exist.
+ */
+RC_MUST_CHECK int rc_store_hub_device_touch(struct rc_store *, const char *hub,
+    const char *device_id, int64_t when);
+
+/*
+ * One twin update.  tags, desired and reported are JSON merge patches
+ * (RFC 7386: a null member deletes the key, an object member merges into
+ * the object there, anything else replaces), each NULL to leave its
+ * section alone; with replace, tags and desired (when non-NULL) replace
+ * their sections instead and must hold no null.  Every non-NULL section
+ * must be an object.  A non-NULL desired increments desired_version, a
+ * non-NULL reported reported_version.
+ */
+struct rc_hub_twin_patch {
+	const json_t *tags;
+	const json_t *desired;
+	const json_t *reported;
+	int replace;
+};
+
+/*
+ * Applies a twin update in one transaction with its audit row
+ * ("twin.patch", "twin.replace" or "twin.report" when only reported
+ * changes).  ctx->if_match is compared with twin_etag.  RC_ENOENT if the
+ * device does not exist, RC_ESTALE on mismatch, RC_EINVAL if all three
+ * sections are NULL or one breaks the rules above, RC_ETOOBIG if a
+ * section would grow beyond RC_HUB_TWIN_MAX_BYTES.  *out (caller frees)
+ * is the device after the update.
+ */
+RC_MUST_CHECK int rc_store_hub_twin_update(struct rc_store *,
+    const struct rc_store_ctx *, const char *hub, const char *device_id,
+    const struct rc_hub_twin_patch *, struct rc_hub_device **out);
+
+/*
+ * Telemetry: a bounded, persisted log per hub.  seq counts 1, 2, 3, ...
+ * per hub and is never reused, also after old events were dropped.
+ * Appends are not audited.
+ */
+#define RC_HUB_EVENT_MAX_BODY (256 * 1024)
+
+struct rc_hub_event {
+	int64_t seq;
+	char *hub;
+	char *device_id;
+	int64_t time; /* enqueued, Unix seconds */
+	json_t *props; /* object, or NULL: the message's properties */
+	uint8_t *body;
+	size_t body_len;
+};
+
+/*
+ * Appends in (in->seq ignored; in->time 0: now) and drops the hub's
+ * oldest events beyond the newest retain (>= 1) in the same transaction.
+ * *seq is the new event's.  RC_EINVAL for a missing hub or device ID,
+ * props that are not an object, retain 0; RC_ETOOBIG for a body over
+ * RC_HUB_EVENT_MAX_BODY.
+ */
+RC_MUST_CHECK int rc_store_hub_event_append(struct rc_store *,
+    const struct rc_hub_event *in, size_t retain, int64_t *seq);
+/* The hub's events with seq > after, at most max (>= 1), in order. */
+RC_MUST_CHECK int rc_store_hub_event_read(struct rc_store *, const char *hub,
+    int64_t after, size_t max, struct rc_hub_event ***out, size_t *n);
+/*
+ * The oldest and newest seq the hub's log holds; both 0 when it holds
+ * none.  *last is also the newest ever appended (the log never empties).
+ */
+RC_MUST_CHECK int rc_store_hub_event_bounds(struct rc_store *, const char *hub,
+    int64_t *first, int64_t *last);
+
+/*
+ * Jobs v2 (azure-service-api.md §4.3).  A job moves forward only: queued
+ * -> running -> completed | failed | cancelled (running may be skipped);
+ * the last three are final.
+ */
+enum rc_hub_job_status {
+	RC_HUB_JOB_QUEUED,
+	RC_HUB_JOB_RUNNING,
+	RC_HUB_JOB_COMPLETED,
+	RC_HUB_JOB_FAILED,
+	RC_HUB_JOB_CANCELLED,
+};
+
+#define RC_HUB_JOB_METHOD "scheduleDeviceMethod"
+#define RC_HUB_JOB_TWIN "scheduleUpdateTwin"
+
+struct rc_hub_job {
+	char *hub;
+	char *job_id; /* case-sensitive */
+	char *type; /* RC_HUB_JOB_METHOD or RC_HUB_JOB_TWIN */
+	char *query_condition; /* may be NULL */
+	json_t *method; /* cloudToDeviceMethod; the method job's, else NULL */
+	json_t *twin; /* updateTwin; the twin job's, else NULL */
+	int64_t start_time;
+	int64_t max_execution_time; /* seconds */
+	enum rc_hub_job_status status;
+	char *failure_reason; /* may be NULL */
+	json_t *statistics; /* may be NULL */
+	int64_t created;
+	int64_t updated;
+	int64_t end_time; /* 0 until final */
+};
+
+/* "queued", "running", ... as the wire spells the status. */
+const char *rc_hub_job_status_name(enum rc_hub_job_status);
+
+/*
+ * Creates a job (status queued whatever in says, audit "job.put").
+ * RC_EEXIST if the hub has a job with that ID; RC_EINVAL for a missing
+ * hub or job ID, an unknown type, a method job without a method object or
+ * with a twin, a twin job without a twin object or with a method, a
+ * negative time.
+ */
+RC_MUST_CHECK int rc_store_hub_job_put(struct rc_store *,
+    const struct rc_store_ctx *, const struct rc_hub_job *in,
+    struct rc_hub_job **out);
+RC_MUST_CHECK int rc_store_hub_job_get(struct rc_store *, const char *hub,
+    const char *job_id, struct rc_hub_job **out);
+/*
+ * A page of the hub's jobs in job ID order, as rc_store_hub_device_list;
+ * status >= 0 keeps only jobs in that status (an enum rc_hub_job_status),
+ * -1 keeps all.
+ */
+RC_MUST_CHECK int rc_store_hub_job_list(struct rc_store *, const char *hub,
+    int status, const char *after, size_t max, struct rc_hub_job ***out,
+    size_t *n, char **next);
+/*
+ * Moves a job to status, replacing statistics and failure_reason when
+ * non-NULL; end_time is set when the status is final.  A change of status
+ * writes an audit row ("job.status"); an update of the statistics alone
+ * does not.  RC_ENOENT if missing; RC_ESTALE if the job is final or the
+ * status would go backwards.
+ */
+RC_MUST_CHECK int rc_store_hub_job_update(struct rc_store *,
+    const struct rc_store_ctx *, const char *hub, const char *job_id,
+    enum rc_hub_job_status status, const json_t *statistics,
+    const char *failure_reason, struct rc_hub_job **out);
+
 /* Freeing; all NULL-safe. */
 struct rc_store_cert *rc_store_cert_dup(const struct rc_store_cert *);
 void rc_store_cert_free(struct rc_store_cert *);
@@ -251,5 +499,14 @@ void rc_ca_cert_free(struct rc_ca_cert *);
 void rc_ca_cert_list_free(struct rc_ca_cert **, size_t n);
 void rc_audit_free(struct rc_audit *);
 void rc_audit_list_free(struct rc_audit **, size_t n);
+/* A device with enabled set and empty tags, desired and reported. */
+struct rc_hub_device *rc_hub_device_new(void);
+struct rc_hub_device *rc_hub_device_dup(const struct rc_hub_device *);
+void rc_hub_device_free(struct rc_hub_device *);
+void rc_hub_device_list_free(struct rc_hub_device **, size_t n);
+void rc_hub_event_free(struct rc_hub_event *);
+void rc_hub_event_list_free(struct rc_hub_event **, size_t n);
+void rc_hub_job_free(struct rc_hub_job *);
+void rc_hub_job_list_free(struct rc_hub_job **, size_t n);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * The SQLite backend of the store: opening, settings, schema migrations and
  * transactions.  The records themselves are in sqlite_enrollment.c,
- * sqlite_registration.c, sqlite_cacert.c and sqlite_audit.c.
+ * sqlite_registration.c, sqlite_cacert.c, sqlite_audit.c and, for the
+ * hubs, sqlite_hub.c, sqlite_hub_event.c and sqlite_hub_job.c.
  *
  * Durability (DESIGN.md §5): WAL journal with synchronous=FULL, so a commit
  * has reached the disk (the WAL is fsynced) before a call returns RC_OK: a
@@ -53,6 +54,20 @@ static const struct rc_store_ops sqlite_ops = {
     .ca_cert_delete = rc_sqlite_ca_cert_delete,
     .ca_cert_list = rc_sqlite_ca_cert_list,
     .audit_list = rc_sqlite_audit_list,
+    .hub_device_put = rc_sqlite_hub_device_put,
+    .hub_device_get = rc_sqlite_hub_device_get,
+    .hub_device_delete = rc_sqlite_hub_device_delete,
+    .hub_device_list = rc_sqlite_hub_device_list,
+    .hub_device_find_thumb = rc_sqlite_hub_device_find_thumb,
+    .hub_device_touch = rc_sqlite_hub_device_touch,
+    .hub_twin_update = rc_sqlite_hub_twin_update,
+    .hub_event_append = rc_sqlite_hub_event_append,
+    .hub_event_read = rc_sqlite_hub_event_read,
+    .hub_event_bounds = rc_sqlite_hub_event_bounds,
+    .hub_job_put = rc_sqlite_hub_job_put,
+    .hub_job_get = rc_sqlite_hub_job_get,
+    .hub_job_list = rc_sqlite_hub_job_list,
+    .hub_job_update = rc_sqlite_hub_job_update,
 };
 
 static const char sql_begin_read[] = "BEGIN";

@@ -22,7 +22,7 @@ struct rc_sqlite_migration {
 extern const struct rc_sqlite_migration rc_sqlite_migrations[];
 extern const size_t rc_sqlite_nmigrations;
 
-#define RC_SQLITE_NSTMT 64
+#define RC_SQLITE_NSTMT 128
 
 struct rc_sqlite {
 	struct rc_store base;
@@ -134,5 +134,35 @@ int rc_sqlite_ca_cert_delete(struct rc_store *, const struct rc_store_ctx *,
 int rc_sqlite_ca_cert_list(struct rc_store *, struct rc_ca_cert ***, size_t *);
 int rc_sqlite_audit_list(struct rc_store *, int64_t, size_t,
     struct rc_audit ***, size_t *);
+int rc_sqlite_hub_device_put(struct rc_store *, const struct rc_store_ctx *,
+    const struct rc_hub_device *, struct rc_hub_device **);
+int rc_sqlite_hub_device_get(struct rc_store *, const char *, const char *,
+    struct rc_hub_device **);
+int rc_sqlite_hub_device_delete(struct rc_store *, const struct rc_store_ctx *,
+    const char *, const char *);
+int rc_sqlite_hub_device_list(struct rc_store *, const char *, const char *,
+    size_t, struct rc_hub_device ***, size_t *, char **);
+int rc_sqlite_hub_device_find_thumb(struct rc_store *, const char *,
+    struct rc_hub_device ***, size_t *);
+int rc_sqlite_hub_device_touch(struct rc_store *, const char *, const char *,
+    int64_t);
+int rc_sqlite_hub_twin_update(struct rc_store *, const struct rc_store_ctx *,
+    const char *, const char *, const struct rc_hub_twin_patch *,
+    struct rc_hub_device **);
+int rc_sqlite_hub_event_append(struct rc_store *, const struct rc_hub_event *,
+    size_t, int64_t *);
+int rc_sqlite_hub_event_read(struct rc_store *, const char *, int64_t, size_t,
+    struct rc_hub_event ***, size_t *);
+int rc_sqlite_hub_event_bounds(struct rc_store *, const char *, int64_t *,
+    int64_t *);
+int rc_sqlite_hub_job_put(struct rc_store *, const struct rc_store_ctx *,
+    const struct rc_hub_job *, struct rc_hub_job **);
+int rc_sqlite_hub_job_get(struct rc_store *, const char *, const char *,
+    struct rc_hub_job **);
+int rc_sqlite_hub_job_list(struct rc_store *, const char *, int, const char *,
+    size_t, struct rc_hub_job ***, size_t *, char **);
+int rc_sqlite_hub_job_update(struct rc_store *, const struct rc_store_ctx *,
+    const char *, const char *, enum rc_hub_job_status, const json_t *,
+    const char *, struct rc_hub_job **);
 
 #endif

@@ -52,6 +52,36 @@ struct rc_store_ops {
 	int (*ca_cert_list)(struct rc_store *, struct rc_ca_cert ***, size_t *);
 	int (*audit_list)(struct rc_store *, int64_t, size_t,
 	    struct rc_audit ***, size_t *);
+	int (*hub_device_put)(struct rc_store *, const struct rc_store_ctx *,
+	    const struct rc_hub_device *, struct rc_hub_device **);
+	int (*hub_device_get)(struct rc_store *, const char *, const char *,
+	    struct rc_hub_device **);
+	int (*hub_device_delete)(struct rc_store *, const struct rc_store_ctx *,
+	    const char *, const char *);
+	int (*hub_device_list)(struct rc_store *, const char *, const char *,
+	    size_t, struct rc_hub_device ***, size_t *, char **);
+	int (*hub_device_find_thumb)(struct rc_store *, const char *,
+	    struct rc_hub_device ***, size_t *);
+	int (*hub_device_touch)(struct rc_store *, const char *, const char *,
+	    int64_t);
+	int (*hub_twin_update)(struct rc_store *, const struct rc_store_ctx *,
+	    const char *, const char *, const struct rc_hub_twin_patch *,
+	    struct rc_hub_device **);
+	int (*hub_event_append)(struct rc_store *, const struct rc_hub_event *,
+	    size_t, int64_t *);
+	int (*hub_event_read)(struct rc_store *, const char *, int64_t, size_t,
+	    struct rc_hub_event ***, size_t *);
+	int (*hub_event_bounds)(struct rc_store *, const char *, int64_t *,
+	    int64_t *);
+	int (*hub_job_put)(struct rc_store *, const struct rc_store_ctx *,
+	    const struct rc_hub_job *, struct rc_hub_job **);
+	int (*hub_job_get)(struct rc_store *, const char *, const char *,
+	    struct rc_hub_job **);
+	int (*hub_job_list)(struct rc_store *, const char *, int, const char *,
+	    size_t, struct rc_hub_job ***, size_t *, char **);
+	int (*hub_job_update)(struct rc_store *, const struct rc_store_ctx *,
+	    const char *, const char *, enum rc_hub_job_status, const json_t *,
+	    const char *, struct rc_hub_job **);
 };
 
 /* The head of every backend's store object. */
@@ -85,5 +115,34 @@ RC_MUST_CHECK int rc_store_thumb_norm(const char *in, size_t len, char *out);
 const char *rc_store_audit_genesis(void);
 /* The action name of the audit row for a put or delete of kind. */
 const char *rc_store_enrollment_action(enum rc_enrollment_kind, int del);
+
+/*
+ * Hubs (store_hub.c).  For the hub operations a backend may also rely on:
+ * hub names and device IDs valid (rc_hub_device_id_valid); a device's
+ * thumbprints upper-case, 40 or 64 digits or empty, only on selfSigned
+ * devices; twin patches, jobs and events checked as store.h says; a
+ * lookup thumbprint upper-case.
+ */
+
+/* The audit row's object for a hub record: "hub/id". */
+RC_MUST_CHECK int rc_store_hub_object(const char *hub, const char *id,
+    char **out);
+/*
+ * The twin update p applied to dev (in place): merges or replaces the
+ * sections, checks the result's size, counts the versions.  The etag is
+ * the caller's.  On failure dev is unchanged.
+ */
+RC_MUST_CHECK int rc_store_hub_twin_apply(struct rc_hub_device *dev,
+    const struct rc_hub_twin_patch *p);
+/*
+ * Checks an initial twin section (a put's tags or desired; NULL is {}):
+ * an object following the twin rules, without nulls.
+ */
+RC_MUST_CHECK int rc_store_hub_twin_check(const json_t *section);
+/* A fresh generation ID: 18 decimal digits, as IoT Hub's look. */
+RC_MUST_CHECK int rc_store_hub_generation_new(char out[24]);
+/* 1 if a job may move from status `from` to `to` (store.h). */
+int rc_store_hub_job_next_ok(enum rc_hub_job_status from,
+    enum rc_hub_job_status to);
 
 #endif

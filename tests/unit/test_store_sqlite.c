@@ -15,6 +15,9 @@
 
 static const struct rc_store_ctx owner = {"iothubowner", NULL};
 
+/* The schema version of this program's newest migration. */
+#define SCHEMA_NOW 3
+
 static const char *
 fresh_path(void)
 {
@@ -98,7 +101,7 @@ test_settings(void **state)
 
 	(void)state;
 	s = open_path(path);
-	assert_int_equal(rc_store_schema_version(s), 2);
+	assert_int_equal(rc_store_schema_version(s), SCHEMA_NOW);
 	/* the journal mode is a property of the file, seen by others too */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
@@ -109,7 +112,7 @@ test_settings(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM schema_version"),
-	    2);
+	    SCHEMA_NOW);
 	assert_int_equal(sql_int(path,
 	                     "SELECT count(*) FROM schema_version"
 	                     " WHERE name = '0002_audit'"),
@@ -117,10 +120,10 @@ test_settings(void **state)
 	rc_store_close(s);
 	/* reopening applies nothing again */
 	s = open_path(path);
-	assert_int_equal(rc_store_schema_version(s), 2);
+	assert_int_equal(rc_store_schema_version(s), SCHEMA_NOW);
 	rc_store_close(s);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM schema_version"),
-	    2);
+	    SCHEMA_NOW);
 }
 
 /*
@@ -146,14 +149,18 @@ test_migrate_old(void **state)
 	                     "DROP TRIGGER audit_no_update;"
 	                     "DROP TRIGGER audit_no_delete;"
 	                     "DROP TABLE audit;"
-	                     "DELETE FROM schema_version WHERE version = 2"),
+	                     "DROP TABLE hub_device;"
+	                     "DROP TABLE hub_event_seq;"
+	                     "DROP TABLE hub_event;"
+	                     "DROP TABLE hub_job;"
+	                     "DELETE FROM schema_version WHERE version >= 2"),
 	    SQLITE_OK);
 	assert_int_equal(sql_int(path,
 	                     "SELECT max(version) FROM schema_version"),
 	    1);
 
 	s = open_path(path);
-	assert_int_equal(rc_store_schema_version(s), 2);
+	assert_int_equal(rc_store_schema_version(s), SCHEMA_NOW);
 	assert_int_equal(rc_store_enrollment_get(s, RC_ENROLLMENT_GROUP,
 	                     "GROUP-1", &e),
 	    RC_OK);
@@ -182,7 +189,8 @@ test_newer_refused(void **state)
 	rc_store_close(s);
 	assert_int_equal(sql(path,
 	                     "INSERT INTO schema_version"
-	                     " VALUES (3, '0003_future', 0)"),
+	                     " SELECT max(version) + 1, 'future', 0"
+	                     " FROM schema_version"),
 	    SQLITE_OK);
 	snprintf(uri, sizeof(uri), "sqlite:%s", path);
 	s = (struct rc_store *)uri; /* must be cleared */
@@ -191,7 +199,7 @@ test_newer_refused(void **state)
 	/* and nothing was changed by the attempt */
 	assert_int_equal(sql_int(path,
 	                     "SELECT max(version) FROM schema_version"),
-	    3);
+	    SCHEMA_NOW + 1);
 }
 
 static void
@@ -364,6 +372,84 @@ test_two_handles(void **state)
 	rc_store_close(b);
 }
 
+/* The query plan of a hub lookup: it may not scan a hub table. */
+static void
+assert_no_scan(const char *path, const char *query)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	char text[1024];
+	const char *detail;
+
+	snprintf(text, sizeof(text), "EXPLAIN QUERY PLAN %s", query);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		detail = (const char *)sqlite3_column_text(st, 3);
+		if (strncmp(detail, "SCAN hub_", 9) == 0)
+			fail_msg("%s: %s", query, detail);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void
+test_hub_indexes(void **state)
+{
+	static const char *queries[] = {
+	    "SELECT * FROM hub_device WHERE hub = 'h' AND device_id = 'd'",
+	    "SELECT * FROM hub_device WHERE hub = 'h' AND device_id > 'd'"
+	    " ORDER BY device_id LIMIT 5",
+	    "SELECT * FROM hub_device WHERE primary_thumb = 'T'"
+	    " OR secondary_thumb = 'T' ORDER BY hub, device_id",
+	    "SELECT * FROM hub_event WHERE hub = 'h' AND seq > 5"
+	    " ORDER BY seq LIMIT 5",
+	    "DELETE FROM hub_event WHERE hub = 'h' AND seq <= 5",
+	    "SELECT (SELECT min(seq) FROM hub_event WHERE hub = 'h'),"
+	    " (SELECT last FROM hub_event_seq WHERE hub = 'h')",
+	    "SELECT * FROM hub_job WHERE hub = 'h' AND job_id > ''"
+	    " AND status = 1 ORDER BY job_id LIMIT 5",
+	    "SELECT * FROM hub_job WHERE hub = 'h' AND job_id > ''"
+	    " ORDER BY job_id LIMIT 5",
+	};
+	const char *path = fresh_path();
+	size_t i;
+
+	(void)state;
+	rc_store_close(open_path(path));
+	for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
+		assert_no_scan(path, queries[i]);
+}
+
+/* Two connections appending to one hub's log never share a seq. */
+static void
+test_two_handles_events(void **state)
+{
+	const char *path = fresh_path();
+	struct rc_hub_event e;
+	struct rc_store *a, *b;
+	int64_t seq, prev = 0;
+	int i;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	e.hub = "hub1";
+	e.device_id = "d";
+	a = open_path(path);
+	b = open_path(path);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(rc_store_hub_event_append(i % 2 ? a : b, &e, 5,
+		                     &seq),
+		    RC_OK);
+		assert_int_equal(seq, prev + 1);
+		prev = seq;
+	}
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM hub_event"), 5);
+	rc_store_close(a);
+	rc_store_close(b);
+}
+
 int
 main(void)
 {
@@ -377,6 +463,8 @@ main(void)
 	    cmocka_unit_test(test_tamper_delete),
 	    cmocka_unit_test(test_tamper_rehash),
 	    cmocka_unit_test(test_two_handles),
+	    cmocka_unit_test(test_hub_indexes),
+	    cmocka_unit_test(test_two_handles_events),
 	};
 	int rc;
 
