@@ -1,17 +1,40 @@
 /*
  * The roles of this build and how they plug into the router.  The DPS
- * role serves its service API; the hub and CA roles come with later
- * issues (a config naming them is accepted: their listeners and routes
- * answer "not available yet").
+ * role serves its service API; each hub of the config serves its service
+ * API (src/hub/service.h) at its host name, and the first hub also at any
+ * other host name the server answers to (localhost, an IP literal, the DPS
+ * name: one host may carry both, routed by path).  The CA role comes with
+ * a later issue.
+ *
+ * Each hub owns a credential cache loaded from the store at start; the
+ * service API writes through it.  The device session layer, when built,
+ * shares it and fills the hub's struct hub_session_ops; until then no
+ * device is online.
  */
 #include "daemon.h"
 #include "dps/dps.h"
+#include "hub/auth.h"
+#include "hub/service.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
 
+struct role_hub {
+	struct hub_auth_cache *cache;
+	struct hub_service *service;
+};
+
 struct roles {
 	struct dps *dps;
+	struct role_hub *hubs;
+	size_t nhubs;
 };
+
+static int
+dps_match(void *arg, const struct rc_http_req *req)
+{
+	(void)arg;
+	return dps_service_match(req);
+}
 
 static void
 dps_handle(void *arg, const struct rc_http_req *req,
@@ -39,7 +62,7 @@ start_dps(const struct config *cfg, struct rc_store *store,
 		return rc;
 	svc.name = "dps";
 	svc.arg = r->dps;
-	svc.match = dps_service_match;
+	svc.match = dps_match;
 	svc.handle = dps_handle;
 	svc.unauthorized = dps_service_unauthorized;
 	svc.policies = cfg->dps_policies;
@@ -47,6 +70,87 @@ start_dps(const struct config *cfg, struct rc_store *store,
 	if (cfg->ndps_policies == 0)
 		rc_log_warnx("dps: no dps-policy in the config: every service "
 		             "call will be refused");
+	return router_add_service(router, &svc);
+}
+
+static int
+hub_match(void *arg, const struct rc_http_req *req)
+{
+	return hub_service_match(arg, req);
+}
+
+static int
+hub_match_any(void *arg, const struct rc_http_req *req)
+{
+	(void)arg;
+	return hub_service_path_match(req);
+}
+
+static void
+hub_handle(void *arg, const struct rc_http_req *req,
+    const struct rc_principal *who, struct rc_http_resp *resp)
+{
+	hub_service_handle(arg, req, who, resp);
+}
+
+static int
+start_hub(const struct config *cfg, const struct config_hub *ch,
+    struct rc_store *store, struct router *router, struct role_hub *h)
+{
+	struct hub_service_config hc;
+	struct role_service svc;
+	int rc;
+
+	if ((rc = hub_auth_cache_new(ch->name, &h->cache)) != RC_OK ||
+	    (rc = hub_auth_cache_load(h->cache, store)) != RC_OK)
+		return rc;
+	hc.hub = ch->name;
+	hc.host = ch->host;
+	hc.cache = h->cache;
+	hc.ops = NULL;
+	hc.max_body = (size_t)cfg->max_body;
+	if ((rc = hub_service_new(&hc, store, &h->service)) != RC_OK)
+		return rc;
+	svc.name = "hub";
+	svc.arg = h->service;
+	svc.match = hub_match;
+	svc.handle = hub_handle;
+	svc.unauthorized = hub_service_unauthorized;
+	svc.policies = ch->policies;
+	svc.npolicies = ch->npolicies;
+	if (ch->npolicies == 0)
+		rc_log_warnx("hub %s: no hub-policy in the config: every "
+		             "service call will be refused",
+		    ch->name);
+	rc_log_info("hub %s: %zu devices, service API at %s", ch->name,
+	    hub_auth_cache_count(h->cache), ch->host);
+	return router_add_service(router, &svc);
+}
+
+static int
+start_hubs(const struct config *cfg, struct rc_store *store,
+    struct router *router, struct roles *r)
+{
+	struct role_service svc;
+	size_t i;
+	int rc;
+
+	if (cfg->nhubs == 0) {
+		rc_log_info("hub: no hub line in the config");
+		return RC_OK;
+	}
+	if ((r->hubs = rc_calloc(cfg->nhubs, sizeof(*r->hubs))) == NULL)
+		return RC_ENOMEM;
+	for (i = 0; i < cfg->nhubs; i++) {
+		r->nhubs++;
+		if ((rc = start_hub(cfg, &cfg->hubs[i], store, router,
+		         &r->hubs[i])) != RC_OK)
+			return rc;
+	}
+	/* Last, so that every hub's own host name wins. */
+	svc = router->services[router->nservices - cfg->nhubs];
+	svc.name = "hub-default";
+	svc.match = hub_match_any;
 	return router_add_service(router, &svc);
 }
 
@@ -63,9 +167,9 @@ roles_start(const struct config *cfg, struct rc_store *store,
 	if ((cfg->roles_mask & ROLE_DPS) != 0 &&
 	    (rc = start_dps(cfg, store, router, r)) != RC_OK)
 		goto out;
-	if ((cfg->roles_mask & ROLE_HUB) != 0)
-		rc_log_info("hub: role not available yet; its routes answer "
-		            "404");
+	if ((cfg->roles_mask & ROLE_HUB) != 0 &&
+	    (rc = start_hubs(cfg, store, router, r)) != RC_OK)
+		goto out;
 	*state = r;
 out:
 	if (rc != RC_OK)
@@ -77,9 +181,15 @@ void
 roles_stop(void *state)
 {
 	struct roles *r = state;
+	size_t i;
 
 	if (r == NULL)
 		return;
+	for (i = 0; i < r->nhubs; i++) {
+		hub_service_free(r->hubs[i].service);
+		hub_auth_cache_free(r->hubs[i].cache);
+	}
+	rc_free(r->hubs);
 	dps_free(r->dps);
 	rc_free(r);
 }
