@@ -228,6 +228,22 @@ item_etag(json_t *item, char *buf, size_t bufsize)
 }
 
 static int
+delete_item(json_t *item, struct rc_hub_device **out, struct hub_err *e)
+{
+	const char *id = json_string_value(json_object_get(item, "id"));
+
+	*out = NULL;
+	if (id == NULL || !rc_hub_device_id_valid(id))
+		return hub_err_set(e, RC_EINVAL, 400, HUB_E_ARGUMENT,
+		    "id is missing or not a valid device ID");
+	if ((*out = rc_hub_device_new()) == NULL ||
+	    ((*out)->device_id = rc_strdup(id)) == NULL)
+		return hub_err_set(e, RC_ENOMEM, 500, HUB_E_INTERNAL,
+		    "out of memory");
+	return RC_OK;
+}
+
+static int
 bulk_one(struct hub_req *r, json_t *item, struct hub_err *e)
 {
 	struct rc_hub_device *in = NULL, *out = NULL;
@@ -243,8 +259,15 @@ bulk_one(struct hub_req *r, json_t *item, struct hub_err *e)
 		return hub_err_set(e, RC_EINVAL, 400, HUB_E_ARGUMENT,
 		    "importMode must be create, update, updateIfMatchETag, "
 		    "delete or deleteIfMatchETag");
-	if ((rc = hub_device_from_json(r->hs, item, NULL, "id", &in, e)) !=
-	    RC_OK)
+	/*
+	 * A delete needs only the ID: the SDK's removeDevices also sends the
+	 * "sas" authentication it adds to any device without one (§4.1).
+	 */
+	if (mode == M_DELETE || mode == M_DELETE_ETAG)
+		rc = delete_item(item, &in, e);
+	else
+		rc = hub_device_from_json(r->hs, item, NULL, "id", &in, e);
+	if (rc != RC_OK)
 		return rc;
 	if (mode == M_UPDATE_ETAG || mode == M_DELETE_ETAG) {
 		if ((im = item_etag(item, etag, sizeof(etag))) == NULL)

@@ -607,7 +607,8 @@ test_bulk(void **state)
 	                     "\"status\":\"disabled\"},"
 	                     "{\"id\":\"b2\",\"importMode\":"
 	                     "\"updateIfMatchETag\",\"eTag\":\"old\"},"
-	                     "{\"id\":\"b3\",\"importMode\":\"delete\"},"
+	                     "{\"id\":\"b3\",\"importMode\":\"delete\","
+	                     "\"authentication\":{\"type\":\"sas\"}},"
 	                     "{\"id\":\"b9\",\"importMode\":"
 	                     "\"deleteIfMatchETag\"}]",
 	                     REG_W, NULL),
