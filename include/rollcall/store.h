@@ -396,7 +396,7 @@ struct rc_hub_event {
 	char *device_id;
 	int64_t time; /* enqueued, Unix seconds */
 	json_t *props; /* object, or NULL: the message's properties */
-	uint8_t *body;
+	uint8_t *body; /* NULL when body_len is 0 */
 	size_t body_len;
 };
 

@@ -142,6 +142,11 @@ RC_MUST_CHECK int router_add_service(struct router *,
  */
 void router_handle(const struct router *, const struct rc_http_req *,
     struct rc_http_resp *);
+/*
+ * The answer to a request refused before routing (the listener's limits,
+ * httpd.c): the DPS error body, the service API's, for status.
+ */
+void router_error(const struct router *, struct rc_http_resp *, int status);
 /* 1 if host (no port) is one this server answers to. */
 int router_host_ok(const struct config *, const char *host);
 
@@ -221,5 +226,12 @@ struct httpd_ctx {
 /* Answers one request read on a TLS connection from peer ("addr:port"). */
 void httpd_serve(struct evhttp_request *, struct httpd_ctx *, SSL *,
     const char *peer);
+/*
+ * Called with a connection's output buffer while evhttp writes an answer
+ * of its own there (no request of ours in flight): once a complete error
+ * answer is in out, replaces it with router_error's for its status.
+ */
+struct evbuffer;
+void httpd_own_answer(const struct httpd_ctx *, struct evbuffer *out);
 
 #endif

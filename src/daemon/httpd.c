@@ -11,8 +11,16 @@
  *
  * evhttp adds Content-Length, Date and (keep-alive permitting) leaves the
  * connection open for the next request.
+ *
+ * Every refusal carries the service API's JSON error body
+ * (docs/api.md "Errors"), including the ones evhttp answers itself (see
+ * httpd_own_answer).
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -21,6 +29,7 @@
 #include <openssl/x509.h>
 
 #include "daemon.h"
+#include "rollcall/enc.h"
 #include "rollcall/log.h"
 
 /* Largest response body a role may produce (query pages, bulk results). */
@@ -140,17 +149,16 @@ httpd_serve(struct evhttp_request *req, struct httpd_ctx *hc, SSL *ssl,
 
 	memset(&r, 0, sizeof(r));
 	r.peer = peer;
+	rc_http_resp_init(&resp, RESP_MAX_BODY);
 	if ((status = fill_req(req, &r)) != 0) {
 		loggable(evhttp_request_get_uri(req), shown, sizeof(shown));
 		rc_log_debug("%s: %s: answered %d", peer, shown, status);
-		send_plain(req, status,
-		    status == 431 ? "Request Header Fields Too Large"
-		                  : rc_http_reason(status),
-		    hc->draining);
+		router_error(hc->router, &resp, status);
+		send_resp(req, &resp, hc->draining);
+		rc_http_resp_free(&resp);
 		return;
 	}
 	r.peer_chain = tls_peer_chain(ssl);
-	rc_http_resp_init(&resp, RESP_MAX_BODY);
 	router_handle(hc->router, &r, &resp);
 	loggable(r.path, shown, sizeof(shown));
 	rc_log_debug("%s: %s %s -> %d", peer, rc_http_method_name(r.method),
@@ -158,4 +166,118 @@ httpd_serve(struct evhttp_request *req, struct httpd_ctx *hc, SSL *ssl,
 	send_resp(req, &resp, hc->draining);
 	rc_http_resp_free(&resp);
 	sk_X509_free(r.peer_chain);
+}
+
+/*
+ * evhttp (libevent 2.1) answers some requests itself, before any callback
+ * of ours runs: 413 for a body over max-body, 400 for a request line or
+ * header block it cannot read, 501 for a method it does not allow.  Its
+ * answer is an HTML page, where a service API client expects the JSON
+ * error body and x-ms-error-code (docs/api.md "Errors"); libevent 2.2's
+ * evhttp_set_errorcb, made for this, is not in 2.1.  So worker.c hands us
+ * the connection's output buffer while evhttp writes such an answer, and
+ * once the whole answer is there (the header block, then Content-Length
+ * bytes) it is replaced by ours, still "Connection: close": evhttp closes
+ * the connection after it.  The bytes parsed here are evhttp's own.
+ */
+#define OWN_HEAD_MAX 2048
+
+/* The status of "HTTP/1.x NNN ...", or -1. */
+static int
+own_status(const char *head)
+{
+	long long n;
+	char digits[4];
+
+	if (strncmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ')
+		return -1;
+	memcpy(digits, head + 9, 3);
+	digits[3] = '\0';
+	if (head[12] != ' ' || rc_strtonum(digits, 100, 599, &n) != RC_OK)
+		return -1;
+	return (int)n;
+}
+
+/* The Content-Length of the header block head (0 if none), or -1. */
+static long long
+own_content_length(const char *head)
+{
+	const char *line, *v;
+	long long n;
+	char num[24];
+	size_t len;
+
+	for (line = strstr(head, "\r\n"); line != NULL;
+	     line = strstr(line + 2, "\r\n")) {
+		if (strncasecmp(line + 2, "Content-Length:", 15) != 0)
+			continue;
+		v = line + 2 + 15;
+		v += strspn(v, " \t");
+		len = strcspn(v, " \t\r");
+		if (len == 0 || len >= sizeof(num))
+			return -1;
+		memcpy(num, v, len);
+		num[len] = '\0';
+		return rc_strtonum(num, 0, INT32_MAX, &n) == RC_OK ? n : -1;
+	}
+	return 0;
+}
+
+/* resp as an HTTP/1.1 answer that closes the connection. */
+static int
+own_write(const struct rc_http_resp *resp, struct evbuffer *out)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		return RC_EINVAL;
+	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", resp->status,
+	        rc_http_reason(resp->status)) < 0)
+		return RC_ENOMEM;
+	for (i = 0; i < resp->nheaders; i++)
+		if (evbuffer_add_printf(out, "%s: %s\r\n", resp->headers[i][0],
+		        resp->headers[i][1]) < 0)
+			return RC_ENOMEM;
+	if (evbuffer_add_printf(out,
+	        "Date: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+	        date, resp->body.len) < 0 ||
+	    evbuffer_add(out, resp->body.data, resp->body.len) != 0)
+		return RC_ENOMEM;
+	return RC_OK;
+}
+
+void
+httpd_own_answer(const struct httpd_ctx *hc, struct evbuffer *out)
+{
+	struct rc_http_resp resp;
+	struct evbuffer_ptr end;
+	char head[OWN_HEAD_MAX + 1];
+	size_t headlen, total = evbuffer_get_length(out);
+	long long clen;
+	int status;
+
+	end = evbuffer_search(out, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0 || (size_t)end.pos + 4 > OWN_HEAD_MAX)
+		return;
+	headlen = (size_t)end.pos + 4;
+	if (evbuffer_copyout(out, head, headlen) != (ev_ssize_t)headlen)
+		return;
+	head[headlen] = '\0';
+	/* 100 Continue is evhttp's too, and stays. */
+	if ((status = own_status(head)) < 400 ||
+	    (clen = own_content_length(head)) < 0 ||
+	    total != headlen + (size_t)clen)
+		return;
+	rc_http_resp_init(&resp, RESP_MAX_BODY);
+	router_error(hc->router, &resp, status);
+	if (evbuffer_drain(out, total) != 0 || own_write(&resp, out) != RC_OK) {
+		/* Nothing rather than half an answer; the connection closes. */
+		rc_log_warnx("http: cannot replace evhttp's %d answer", status);
+		evbuffer_drain(out, evbuffer_get_length(out));
+	}
+	rc_http_resp_free(&resp);
 }

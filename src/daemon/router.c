@@ -173,6 +173,42 @@ not_found(const struct router *r, struct rc_http_resp *resp)
 	dps_error(r, resp, 404, 404000, "Not found");
 }
 
+void
+router_error(const struct router *r, struct rc_http_resp *resp, int status)
+{
+	char msg[128];
+	int code;
+
+	switch (status) {
+	case 400:
+		code = 400001;
+		snprintf(msg, sizeof(msg),
+		    "the request line or header block cannot be read");
+		break;
+	case 413:
+		code = 413001;
+		snprintf(msg, sizeof(msg),
+		    "the body is larger than %lld bytes (max-body)",
+		    r->cfg->max_body);
+		break;
+	case 431:
+		code = 431001;
+		snprintf(msg, sizeof(msg),
+		    "the request has more than %d header fields",
+		    RC_HTTP_MAX_HEADERS);
+		break;
+	case 501:
+		code = 501000;
+		snprintf(msg, sizeof(msg), "the method is not implemented");
+		break;
+	default:
+		code = status * 1000;
+		snprintf(msg, sizeof(msg), "%s", rc_http_reason(status));
+		break;
+	}
+	dps_error(r, resp, status, code, msg);
+}
+
 static void
 serve_service(const struct router *r, const struct role_service *s,
     const struct rc_http_req *req, struct rc_http_resp *resp)

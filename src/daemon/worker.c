@@ -21,6 +21,9 @@
  *   reads, which a client sending one byte at a time resets forever.
  * - enough state to tell, at stop time, an idle connection (nothing read
  *   since it went idle) from one with a request in flight.
+ * - a callback on its output buffer: what evhttp writes there while no
+ *   request of ours is in flight is an answer of its own, which
+ *   httpd_own_answer turns into the service API's error answer.
  *
  * A connection is cut with shutdown(2): libevent sees EOF and frees it
  * through its normal path, so nothing is freed twice or under its feet.
@@ -64,6 +67,8 @@ struct conn {
 	uint64_t idle_mark; /* BIO_number_read when it last went idle */
 	int handshaken;
 	int busy; /* a request was read; its response is not sent yet */
+	int rewriting; /* httpd_own_answer is changing the output */
+	struct evbuffer_cb_entry *out_cb;
 	int mqtt;
 	int linked;
 	char peer[64];
@@ -112,6 +117,9 @@ conn_free(struct conn *c)
 
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->out_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev),
+		    c->out_cb);
 	if (c->linked) {
 		TAILQ_REMOVE(&w->conns, c, entry);
 		w->nconns--;
@@ -165,28 +173,6 @@ conn_peer(struct conn *c)
 	return c->peer;
 }
 
-/*
- * SSL info callback: notes the end of the handshake, and logs alerts (at
- * debug level: a client that does not trust our CA says so in an alert,
- * and that is the one place an operator can see it).
- */
-static void
-tls_info(const SSL *ssl, int where, int ret)
-{
-	struct conn *c;
-
-	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL)
-		return;
-	if (where & SSL_CB_ALERT)
-		rc_log_debug("%s: TLS alert %s: %s", conn_peer(c),
-		    (where & SSL_CB_READ) ? "received" : "sent",
-		    SSL_alert_desc_string_long(ret));
-	if ((where & SSL_CB_HANDSHAKE_DONE) == 0)
-		return;
-	c->handshaken = 1;
-	c->idle_mark = BIO_number_read(SSL_get_rbio(ssl));
-}
-
 static void
 conn_cut(struct conn *c, const char *why)
 {
@@ -226,14 +212,49 @@ conn_idle(struct conn *c)
 
 	if (c->busy)
 		return 0;
-	if (!c->handshaken || c->mqtt)
+	if (c->mqtt)
 		return 1;
 	fd = bufferevent_getfd(c->bev);
 	if (fd >= 0 && ioctl(fd, FIONREAD, &pending) == -1)
 		pending = 0;
+	/*
+	 * A TLS 1.3 client counts the handshake done once it has sent its
+	 * Finished (RFC 8446 §4.4.4), and may send a request right behind
+	 * it, before we have read either: with bytes waiting, the
+	 * connection may carry a request.
+	 */
+	if (!c->handshaken)
+		return pending == 0;
 	return pending == 0 &&
 	    BIO_number_read(SSL_get_rbio(c->ssl)) == c->idle_mark &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+}
+
+/*
+ * SSL info callback: notes the end of the handshake, and logs alerts (at
+ * debug level: a client that does not trust our CA says so in an alert,
+ * and that is the one place an operator can see it).
+ */
+static void
+tls_info(const SSL *ssl, int where, int ret)
+{
+	struct conn *c;
+	int first;
+
+	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL)
+		return;
+	if (where & SSL_CB_ALERT)
+		rc_log_debug("%s: TLS alert %s: %s", conn_peer(c),
+		    (where & SSL_CB_READ) ? "received" : "sent",
+		    SSL_alert_desc_string_long(ret));
+	if ((where & SSL_CB_HANDSHAKE_DONE) == 0)
+		return;
+	first = !c->handshaken;
+	c->handshaken = 1;
+	c->idle_mark = BIO_number_read(SSL_get_rbio(ssl));
+	/* Kept through the stop (conn_idle) for a request that did not come. */
+	if (first && c->w->draining && conn_idle(c))
+		conn_cut(c, "server stopping");
 }
 
 /*
@@ -295,6 +316,20 @@ refuse_bev(struct event_base *base)
 	return pair[0];
 }
 
+/* Output added while no request of ours is in flight is evhttp's. */
+static void
+conn_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->busy || c->rewriting || info->n_added == 0)
+		return;
+	c->rewriting = 1;
+	httpd_own_answer(&c->w->hctx, out);
+	c->rewriting = 0;
+}
+
 /* evhttp's bevcb: the TLS bufferevent of a new HTTPS connection. */
 static struct bufferevent *
 https_bev(struct event_base *base, void *arg)
@@ -311,6 +346,13 @@ https_bev(struct event_base *base, void *arg)
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		return refuse_bev(base);
+	c->bev = bev;
+	c->out_cb =
+	    evbuffer_add_cb(bufferevent_get_output(bev), conn_output, c);
+	if (c->out_cb == NULL) {
+		bufferevent_free(bev); /* and with it ssl and c */
+		return refuse_bev(base);
+	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	conn_link(c, bev);
 	return bev;

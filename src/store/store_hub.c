@@ -127,9 +127,12 @@ rc_store_hub_device_put(struct rc_store *s, const struct rc_store_ctx *ctx,
 		return RC_EINVAL;
 	norm = *in;
 	if ((rc = check_identity(in, norm.primary_thumb,
-	         norm.secondary_thumb)) != RC_OK ||
-	    (rc = rc_store_hub_twin_check(in->tags)) != RC_OK ||
-	    (rc = rc_store_hub_twin_check(in->desired)) != RC_OK)
+	         norm.secondary_thumb)) != RC_OK)
+		return rc;
+	/* the initial twin of a create; an update ignores in's twin */
+	if (ctx->if_match == NULL &&
+	    ((rc = rc_store_hub_twin_check(in->tags)) != RC_OK ||
+	        (rc = rc_store_hub_twin_check(in->desired)) != RC_OK))
 		return rc;
 	return s->ops->hub_device_put(s, ctx, &norm, out);
 }

@@ -2,12 +2,15 @@
  * Unit tests for rollcalld's router and SAS authentication
  * (src/daemon/router.c, auth.c), in-process with a stand-in service: Host
  * checks, the placeholder routes and their error bodies, and tokens that
- * are good, expired, tampered, for another host or another policy.
+ * are good, expired, tampered, for another host or another policy; and
+ * the error answers given before routing (router_error), including
+ * evhttp's own answers replaced in the output buffer (httpd.c).
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "daemon.h"
@@ -317,6 +320,144 @@ test_refusal_log(void **state)
 	rc_free(t);
 }
 
+/* The error body in resp: its errorCode; the header must match. */
+static json_int_t
+error_code(const struct rc_http_resp *resp)
+{
+	json_int_t code;
+	char want[16];
+	json_t *j;
+	size_t i;
+
+	assert_non_null(j = json_loadb((const char *)resp->body.data,
+	                    resp->body.len, 0, NULL));
+	assert_non_null(json_object_get(j, "trackingId"));
+	assert_string_equal(json_string_value(
+	                        json_object_get(j, "timestampUtc")),
+	    "2027-01-15T08:00:00Z");
+	code = json_integer_value(json_object_get(j, "errorCode"));
+	json_decref(j);
+	snprintf(want, sizeof(want), "%lld", (long long)code);
+	for (i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i][0], "x-ms-error-code") == 0)
+			assert_string_equal(resp->headers[i][1], want);
+	return code;
+}
+
+static void
+test_router_error(void **state)
+{
+	static const int status[] = {400, 413, 431, 501, 500};
+	static const json_int_t code[] = {400001, 413001, 431001, 501000,
+	    500000};
+	struct rc_http_resp resp;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(status) / sizeof(status[0]); i++) {
+		rc_http_resp_init(&resp, 1 << 16);
+		router_error(&router, &resp, status[i]);
+		assert_int_equal(resp.status, status[i]);
+		assert_int_equal(error_code(&resp), code[i]);
+		if (status[i] == 413)
+			assert_non_null(strstr((const char *)resp.body.data,
+			    "larger than 1048576 bytes (max-body)"));
+		rc_http_resp_free(&resp);
+	}
+}
+
+/* evhttp 2.1's own error page for 413, as evhttp_send_error writes it. */
+#define PAGE_413                                                      \
+	"<HTML><HEAD>\n<TITLE>413 Request Entity Too Large</TITLE>\n" \
+	"</HEAD><BODY>\n<H1>Request Entity Too Large</H1>\n</BODY></HTML>\n"
+
+static char *
+out_text(struct evbuffer *out)
+{
+	size_t n = evbuffer_get_length(out);
+	char *s = rc_malloc(n + 1);
+
+	assert_non_null(s);
+	assert_int_equal(evbuffer_copyout(out, s, n), (ev_ssize_t)n);
+	s[n] = '\0';
+	return s;
+}
+
+static void
+test_own_answer(void **state)
+{
+	static const char *const kept[] = {
+	    "HTTP/1.1 100 Continue\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	    "HTTP/1.1 4x3 Bad\r\nContent-Length: 0\r\n\r\n",
+	    "HTTP/1.1 4130 Too Large\r\nContent-Length: 0\r\n\r\n",
+	    "HTTP/1.1 400 Bad\r\nContent-Length: zz\r\n\r\n",
+	    "HTTP/1.1 400 Bad\r\nContent-Length: 99999999999\r\n\r\n",
+	    "HTTP/1.1 400 Bad\r\nContent-Length: 5\r\n\r\nabc",
+	    "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n",
+	    "ICY 400 Bad\r\n\r\n",
+	};
+	struct httpd_ctx hc = {&router, 0};
+	struct evbuffer *out;
+	const char *body;
+	char head[256], *s;
+	size_t i, n;
+	json_t *j;
+
+	(void)state;
+	assert_non_null(out = evbuffer_new());
+	snprintf(head, sizeof(head),
+	    "HTTP/1.1 413 Request Entity Too Large\r\n"
+	    "Content-Type: text/html\r\nConnection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n",
+	    strlen(PAGE_413));
+	/* Piece by piece, as evhttp adds it: left alone until complete. */
+	evbuffer_add(out, head, 20);
+	httpd_own_answer(&hc, out);
+	evbuffer_add(out, head + 20, strlen(head) - 20);
+	httpd_own_answer(&hc, out);
+	evbuffer_add(out, PAGE_413, 10);
+	httpd_own_answer(&hc, out);
+	assert_int_equal(evbuffer_get_length(out), strlen(head) + 10);
+	evbuffer_add(out, PAGE_413 + 10, strlen(PAGE_413) - 10);
+	httpd_own_answer(&hc, out);
+	s = out_text(out);
+	assert_memory_equal(s, "HTTP/1.1 413 Payload Too Large\r\n", 32);
+	assert_non_null(strstr(s, "\r\nContent-Type: application/json"));
+	assert_non_null(strstr(s, "\r\nx-ms-error-code: 413001\r\n"));
+	assert_non_null(strstr(s, "\r\nConnection: close\r\n"));
+	assert_non_null(body = strstr(s, "\r\n\r\n"));
+	assert_non_null(strstr(s, "\r\nDate: "));
+	body += 4;
+	assert_non_null(j = json_loads(body, 0, NULL));
+	assert_int_equal(json_integer_value(json_object_get(j, "errorCode")),
+	    413001);
+	json_decref(j);
+	snprintf(head, sizeof(head), "Content-Length: %zu\r\n", strlen(body));
+	assert_non_null(strstr(s, head));
+	rc_free(s);
+	evbuffer_drain(out, evbuffer_get_length(out));
+
+	/* Not an error answer, or not a complete or readable one: kept. */
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		evbuffer_add(out, kept[i], strlen(kept[i]));
+		httpd_own_answer(&hc, out);
+		s = out_text(out);
+		assert_string_equal(s, kept[i]);
+		rc_free(s);
+		evbuffer_drain(out, evbuffer_get_length(out));
+	}
+	/* A header block longer than any of evhttp's. */
+	evbuffer_add_printf(out, "HTTP/1.1 400 Bad Request\r\nX: ");
+	for (i = 0; i < 300; i++)
+		evbuffer_add_printf(out, "0123456789");
+	evbuffer_add_printf(out, "\r\nContent-Length: 0\r\n\r\n");
+	n = evbuffer_get_length(out);
+	httpd_own_answer(&hc, out);
+	assert_int_equal(evbuffer_get_length(out), n);
+	evbuffer_free(out);
+}
+
 int
 main(void)
 {
@@ -325,6 +466,8 @@ main(void)
 	    cmocka_unit_test(test_not_found),
 	    cmocka_unit_test(test_auth),
 	    cmocka_unit_test(test_refusal_log),
+	    cmocka_unit_test(test_router_error),
+	    cmocka_unit_test(test_own_answer),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -118,6 +118,9 @@ test_resp(void **state)
 	assert_int_equal(resp.body.len, 0);
 	rc_http_resp_free(&resp);
 	assert_string_equal(rc_http_reason(412), "Precondition Failed");
+	assert_string_equal(rc_http_reason(431),
+	    "Request Header Fields Too Large");
+	assert_string_equal(rc_http_reason(501), "Not Implemented");
 	assert_string_equal(rc_http_method_name(RC_HTTP_PUT), "PUT");
 }
 

@@ -285,7 +285,9 @@ test_device_if_match(void **state)
 	in = make_dev("hub1", "d", RC_HUB_AUTH_SELF_SIGNED, SHA256_A, SHA256_B);
 	in->enabled = 0;
 	in->status_reason = rc_strdup("rolled");
+	/* an update ignores the twin, even one a create would refuse */
 	json_object_set_new(in->tags, "ignored", json_true());
+	json_object_set_new(in->desired, "$bad", json_null());
 	assert_int_equal(rc_store_hub_device_put(f->s, &any, in, &out), RC_OK);
 	assert_string_not_equal(out->etag, first->etag);
 	assert_string_equal(out->generation_id, first->generation_id);
