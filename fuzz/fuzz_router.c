@@ -23,8 +23,9 @@ static char *hosts[] = {"dps.example.com"};
 static int handled;
 
 static int
-match(const struct rc_http_req *req)
+match(void *arg, const struct rc_http_req *req)
 {
+	(void)arg;
 	return strncmp(req->path, "/enrollments", 12) == 0;
 }
 

@@ -116,7 +116,7 @@ STACK_OF(X509) *tls_peer_chain(SSL *);
 struct role_service {
 	const char *name; /* "dps", for logs */
 	void *arg;
-	int (*match)(const struct rc_http_req *);
+	int (*match)(void *, const struct rc_http_req *);
 	void (*handle)(void *, const struct rc_http_req *,
 	    const struct rc_principal *, struct rc_http_resp *);
 	void (*unauthorized)(struct rc_http_resp *, const char *);
@@ -124,7 +124,8 @@ struct role_service {
 	size_t npolicies;
 };
 
-#define ROUTER_MAX_SERVICES 4
+/* DPS, one per hub and the fallback hub; more hubs fail to start. */
+#define ROUTER_MAX_SERVICES 16
 
 struct router {
 	const struct config *cfg;

@@ -1,23 +1,44 @@
 /*
  * The roles of this build and how they plug into the router.  The DPS
- * role serves its service API; the hub role runs one struct hub per
- * `hub NAME HOST` line, serving devices on the MQTT port (mqttd.c); its
- * service API and the CA role come with later issues (their routes
- * answer 404).
+ * role serves its service API.  Each `hub NAME HOST` line makes one
+ * struct hub (device sessions on the MQTT port, mqttd.c) and its service
+ * API (src/hub/service.h), served at the hub's host name; the first hub
+ * also answers hub paths at any other host name the server answers to
+ * (localhost, an IP literal, the DPS name: one host may carry both, routed
+ * by path).  The service API writes through the hub's credential cache and
+ * reaches the sessions through struct hub_session_ops (session_ops.c).
+ * The CA role comes with a later issue.
  */
 #include <string.h>
 
 #include "daemon.h"
 #include "dps/dps.h"
+#include "hub/auth.h"
 #include "hub/hub.h"
+#include "hub/service.h"
+#include "hub/session_ops.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
 
+struct role_hub {
+	struct hub *hub;
+	struct hub_session_ops ops;
+	struct hub_service *service;
+};
+
 struct roles {
 	struct dps *dps;
-	struct hub **hubs;
+	struct role_hub *hubs;
+	struct hub **sessions; /* hubs[i].hub, as the workers want them */
 	size_t nhubs;
 };
+
+static int
+dps_match(void *arg, const struct rc_http_req *req)
+{
+	(void)arg;
+	return dps_service_match(req);
+}
 
 static void
 dps_handle(void *arg, const struct rc_http_req *req,
@@ -45,7 +66,7 @@ start_dps(const struct config *cfg, struct rc_store *store,
 		return rc;
 	svc.name = "dps";
 	svc.arg = r->dps;
-	svc.match = dps_service_match;
+	svc.match = dps_match;
 	svc.handle = dps_handle;
 	svc.unauthorized = dps_service_unauthorized;
 	svc.policies = cfg->dps_policies;
@@ -57,10 +78,72 @@ start_dps(const struct config *cfg, struct rc_store *store,
 }
 
 static int
-start_hubs(const struct config *cfg, struct rc_store *store, struct roles *r)
+hub_match(void *arg, const struct rc_http_req *req)
 {
-	struct hub_config hc;
-	const char *host;
+	return hub_service_match(arg, req);
+}
+
+static int
+hub_match_any(void *arg, const struct rc_http_req *req)
+{
+	(void)arg;
+	return hub_service_path_match(req);
+}
+
+static void
+hub_handle(void *arg, const struct rc_http_req *req,
+    const struct rc_principal *who, struct rc_http_resp *resp)
+{
+	hub_service_handle(arg, req, who, resp);
+}
+
+static int
+start_hub(const struct config *cfg, const struct config_hub *ch,
+    struct rc_store *store, struct router *router, struct role_hub *h)
+{
+	struct hub_service_config hc;
+	struct hub_config sc;
+	struct role_service svc;
+	const char *host = ch->host;
+	int rc;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.name = ch->name;
+	sc.hostnames = &host;
+	sc.nhostnames = 1;
+	if ((rc = hub_new(&sc, store, &h->hub)) != RC_OK) {
+		rc_log_warnx("hub %s: %s", ch->name, rc_strerror(rc));
+		return rc;
+	}
+	hub_session_ops_fill(h->hub, &h->ops);
+	hc.hub = ch->name;
+	hc.host = ch->host;
+	hc.cache = hub_get0_auth(h->hub);
+	hc.ops = &h->ops;
+	hc.max_body = (size_t)cfg->max_body;
+	if ((rc = hub_service_new(&hc, store, &h->service)) != RC_OK)
+		return rc;
+	svc.name = "hub";
+	svc.arg = h->service;
+	svc.match = hub_match;
+	svc.handle = hub_handle;
+	svc.unauthorized = hub_service_unauthorized;
+	svc.policies = ch->policies;
+	svc.npolicies = ch->npolicies;
+	if (ch->npolicies == 0)
+		rc_log_warnx("hub %s: no hub-policy in the config: every "
+		             "service call will be refused",
+		    ch->name);
+	rc_log_info("hub %s: %zu devices, service API at %s", ch->name,
+	    hub_auth_cache_count(hc.cache), ch->host);
+	return router_add_service(router, &svc);
+}
+
+static int
+start_hubs(const struct config *cfg, struct rc_store *store,
+    struct router *router, struct roles *r)
+{
+	struct role_service svc;
 	size_t i;
 	int rc;
 
@@ -69,21 +152,21 @@ start_hubs(const struct config *cfg, struct rc_store *store, struct roles *r)
 		            "will be refused");
 		return RC_OK;
 	}
-	if ((r->hubs = rc_calloc(cfg->nhubs, sizeof(*r->hubs))) == NULL)
+	if ((r->hubs = rc_calloc(cfg->nhubs, sizeof(*r->hubs))) == NULL ||
+	    (r->sessions = rc_calloc(cfg->nhubs, sizeof(*r->sessions))) == NULL)
 		return RC_ENOMEM;
 	for (i = 0; i < cfg->nhubs; i++) {
-		memset(&hc, 0, sizeof(hc));
-		host = cfg->hubs[i].host;
-		hc.name = cfg->hubs[i].name;
-		hc.hostnames = &host;
-		hc.nhostnames = 1;
-		if ((rc = hub_new(&hc, store, &r->hubs[i])) != RC_OK) {
-			rc_log_warnx("hub %s: %s", hc.name, rc_strerror(rc));
-			return rc;
-		}
 		r->nhubs++;
+		if ((rc = start_hub(cfg, &cfg->hubs[i], store, router,
+		         &r->hubs[i])) != RC_OK)
+			return rc;
+		r->sessions[i] = r->hubs[i].hub;
 	}
-	return RC_OK;
+	/* Last, so that every hub's own host name wins. */
+	svc = router->services[router->nservices - cfg->nhubs];
+	svc.name = "hub-default";
+	svc.match = hub_match_any;
+	return router_add_service(router, &svc);
 }
 
 int
@@ -100,7 +183,7 @@ roles_start(const struct config *cfg, struct rc_store *store,
 	    (rc = start_dps(cfg, store, router, r)) != RC_OK)
 		goto out;
 	if ((cfg->roles_mask & ROLE_HUB) != 0 &&
-	    (rc = start_hubs(cfg, store, r)) != RC_OK)
+	    (rc = start_hubs(cfg, store, router, r)) != RC_OK)
 		goto out;
 	*state = r;
 out:
@@ -117,10 +200,14 @@ roles_stop(void *state)
 
 	if (r == NULL)
 		return;
-	dps_free(r->dps);
+	/* the services first: they borrow their hub's cache and sessions */
 	for (i = 0; i < r->nhubs; i++)
-		hub_free(r->hubs[i]);
+		hub_service_free(r->hubs[i].service);
+	for (i = 0; i < r->nhubs; i++)
+		hub_free(r->hubs[i].hub);
+	rc_free(r->sessions);
 	rc_free(r->hubs);
+	dps_free(r->dps);
 	rc_free(r);
 }
 
@@ -129,6 +216,6 @@ roles_hubs(void *state, struct hub *const **hubs, size_t *n)
 {
 	struct roles *r = state;
 
-	*hubs = r != NULL ? r->hubs : NULL;
+	*hubs = r != NULL ? r->sessions : NULL;
 	*n = r != NULL ? r->nhubs : 0;
 }

@@ -8,7 +8,11 @@
  *              about which names exist.
  *  /{idScope}/...            DPS device API (not served yet: 404, DPS body)
  *  service paths of a role   SAS authentication, then the role's handler
- *  /devices /twins /jobs     hub service API (not served yet: 404, hub body)
+ *  /devices /twins /jobs /events
+ *                            hub service API of the hub whose host name is
+ *                            the Host (the first hub's for localhost, an IP
+ *                            literal or a DPS host name); 404 with a hub
+ *                            body when the hub role does not run
  *  anything else             404
  *
  * The role handlers run on the worker thread that read the request.
@@ -239,16 +243,17 @@ router_handle(const struct router *r, const struct rc_http_req *req,
 		return;
 	}
 	for (i = 0; i < r->nservices; i++) {
-		if (r->services[i].match(req)) {
+		if (r->services[i].match(r->services[i].arg, req)) {
 			serve_service(r, &r->services[i], req, resp);
 			return;
 		}
 	}
 	if (first_segment_is(req->path, "devices") ||
 	    first_segment_is(req->path, "twins") ||
-	    first_segment_is(req->path, "jobs")) {
+	    first_segment_is(req->path, "jobs") ||
+	    first_segment_is(req->path, "events")) {
 		hub_error(r, resp, 404, "NotFound",
-		    "The hub service API is not available on this server yet");
+		    "No hub is served at this host name");
 		return;
 	}
 	not_found(r, resp);

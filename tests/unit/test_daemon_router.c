@@ -31,8 +31,9 @@ static int handled;
 static const char *handled_policy;
 
 static int
-svc_match(const struct rc_http_req *req)
+svc_match(void *arg, const struct rc_http_req *req)
 {
+	(void)arg;
 	return strncmp(req->path, "/enrollments", 12) == 0;
 }
 
