@@ -518,7 +518,7 @@ unescape(struct parser *p, size_t pos, const char *s, size_t n, char *out,
 static int
 decode_string(struct parser *p, const char *s, size_t n, size_t pos)
 {
-	size_t i = 0, olen = 0, used;
+	size_t i = 0, olen = 0, used = 0;
 	char *out;
 	int rc;
 
@@ -660,7 +660,7 @@ static int
 lex_number(struct parser *p)
 {
 	int is_real, is_hex, rc;
-	size_t n;
+	size_t n = 0;
 
 	if ((rc = number_len(p, &n, &is_real, &is_hex)) != RC_OK)
 		return rc;
