@@ -215,6 +215,31 @@ describe('rollcall hub commands against rollcalld', () => {
     const all = json('job', 'list');
     assert.ok(all.some((x) => x.jobId === 'job-1'));
     assert.match(ok('job', 'list', '--type', 'scheduleDeviceMethod'), /job-1/);
+    assert.doesNotMatch(ok('job', 'list', '--type', 'scheduleUpdateTwin'), /job-1/);
+    // A job that has ended cannot be cancelled.
+    const c = rc('job', 'cancel', 'job-1');
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /^rollcall: 400 Bad Request/m);
+    const missing = rc('job', 'show', 'no-such-job');
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^rollcall: 404 Not Found/m);
+  });
+
+  it('runs a twin job that sets desired properties', async () => {
+    const t = selfSigned(work, 'dev-tj');
+    ok('device', 'create', 'dev-tj', '--thumbprint', t.sha256);
+    ok('job', 'create', 'job-2', '--query', "deviceId = 'dev-tj'", '--desired', '{"mode":"eco"}');
+    let j;
+    for (let i = 0; i < 100; i++) {
+      j = json('job', 'show', 'job-2');
+      if (j.status === 'completed' || j.status === 'failed')
+        break;
+      await sleep(100);
+    }
+    assert.equal(j.status, 'completed');
+    assert.equal(j.type, 'scheduleUpdateTwin');
+    assert.equal(j.deviceJobStatistics.succeededCount, 1);
+    assert.equal(json('twin', 'show', 'dev-tj').properties.desired.mode, 'eco');
   });
 
   it('tails the telemetry a device sent', { skip: !haveMosquitto && 'no mosquitto_pub' }, () => {
@@ -225,10 +250,46 @@ describe('rollcall hub commands against rollcalld', () => {
       '--cert', t.cert, '--key', t.key, '-i', 'dev-e',
       '-u', 'localhost/dev-e/?api-version=2021-04-12', '-q', '1',
       '-t', 'devices/dev-e/messages/events/color=blue', '-m', '{"temp":21}']);
+    const bin = path.join(work, 'bin.dat');
+    fs.writeFileSync(bin, Buffer.from([0x00, 0xff, 0x41]));
+    must('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(d.mqttPort), '--cafile', conn.trustBundle,
+      '--cert', t.cert, '--key', t.key, '-i', 'dev-e',
+      '-u', 'localhost/dev-e/?api-version=2021-04-12', '-q', '1',
+      '-t', 'devices/dev-e/messages/events/', '-f', bin]);
     const out = ok('events', 'tail');
     assert.match(out, /^\d+ \S+ dev-e \{"color":"blue"\} \{"temp":21\}$/m);
+    assert.match(out, /^\d+ \S+ dev-e \{\} base64:AP9B$/m);
+    assert.equal(ok('events', 'tail', '-n', '1').trim().split('\n').length, 1);
     const ev = ok('events', 'tail', '--after', '0', '-n', '5', '--json').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(ev.some((e) => e.deviceId === 'dev-e' && e.body?.temp === 21));
+  });
+
+  it('follows the telemetry log', { skip: !haveMosquitto && 'no mosquitto_pub' }, async () => {
+    const t = selfSigned(work, 'dev-f');
+    ok('device', 'create', 'dev-f', '--cert', t.cert);
+    const last = ok('events', 'tail', '--json', '-n', '1').trim().split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const after = last.length ? last[0].sequenceNumber : 0;
+    const child = spawn(ROLLCALL, ['events', 'tail', '--follow', '--after', String(after), ...common],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (x) => { out += x; });
+    const exited = new Promise((res) => child.on('exit', res));
+    try {
+      await sleep(500);
+      const conn = JSON.parse(fs.readFileSync(path.join(dir, 'connections.json'), 'utf8'));
+      must('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(d.mqttPort), '--cafile', conn.trustBundle,
+        '--cert', t.cert, '--key', t.key, '-i', 'dev-f',
+        '-u', 'localhost/dev-f/?api-version=2021-04-12', '-q', '1',
+        '-t', 'devices/dev-f/messages/events/', '-m', 'hello follow']);
+      for (let i = 0; i < 100 && !/dev-f \{\} hello follow/.test(out); i++)
+        await sleep(100);
+      assert.match(out, /^\d+ \S+ dev-f \{\} hello follow$/m);
+    } finally {
+      process.kill(child.pid, 'SIGTERM');
+      await exited;
+    }
   });
 
   it('takes the hub from ROLLCALL_HUB_CONNECTION_STRING', () => {
