@@ -111,8 +111,8 @@ print_event(json_t *e)
 
 /* One GET /events; *next is the sequence number to continue after. */
 static int
-fetch(struct client *cl, const struct eopts *o, long long after, int max,
-    int wait, long long *next, json_t **events)
+fetch(struct client *cl, long long after, int max, int wait, long long *next,
+    json_t **events)
 {
 	char path[128];
 	json_t *got = NULL;
@@ -133,7 +133,6 @@ fetch(struct client *cl, const struct eopts *o, long long after, int max,
 	if (*next < after)
 		*next = after;
 	*events = json_incref(json_object_get(got, "events"));
-	(void)o;
 	json_decref(got);
 	return CLI_OK;
 }
@@ -174,7 +173,7 @@ tail_last(struct client *cl, const struct eopts *o, long long *next)
 	if ((keep = json_array()) == NULL)
 		return cli_fail("out of memory");
 	for (;;) {
-		if ((ret = fetch(cl, o, after, EVENTS_MAX, 0, next, &ev)) !=
+		if ((ret = fetch(cl, after, EVENTS_MAX, 0, next, &ev)) !=
 		    CLI_OK)
 			goto out;
 		n = json_array_size(ev);
@@ -229,15 +228,14 @@ events_tail(int argc, char **argv)
 		return ret;
 	if (!o.has_after)
 		ret = tail_last(cl, &o, &next);
-	else if ((ret = fetch(cl, &o, o.after, (int)o.n, 0, &next, &ev)) ==
-	    CLI_OK)
+	else if ((ret = fetch(cl, o.after, (int)o.n, 0, &next, &ev)) == CLI_OK)
 		ret = print_events(&o, ev, 0);
 	json_decref(ev);
 	ev = NULL;
 	while (ret == CLI_OK && o.follow) {
 		long long after = next;
 
-		if ((ret = fetch(cl, &o, after, EVENTS_MAX, EVENTS_WAIT, &next,
+		if ((ret = fetch(cl, after, EVENTS_MAX, EVENTS_WAIT, &next,
 		         &ev)) == CLI_OK)
 			ret = print_events(&o, ev, 0);
 		json_decref(ev);

@@ -299,6 +299,17 @@ describe('rollcall hub commands against rollcalld', () => {
     assert.ok(Array.isArray(JSON.parse(r.stdout)));
   });
 
+  it('picks a hub of the data directory by --hub', () => {
+    const r = run(ROLLCALL, ['device', 'list', '--data', dir, '--hub', 'no-such-hub']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no connection string of hub 'no-such-hub'/);
+    // The named hub is found; the data directory's port 0 is then the problem.
+    const conn = JSON.parse(fs.readFileSync(path.join(dir, 'connections.json'), 'utf8'));
+    const named = run(ROLLCALL, ['device', 'list', '--data', dir, '--hub', conn.hubs[0].name.toUpperCase()]);
+    assert.equal(named.status, 1);
+    assert.match(named.stderr, /https-port is 0/);
+  });
+
   it('exits 2 on usage errors and 0 on --help', () => {
     for (const args of [['device', 'create', 'x'], ['device', 'create'],
       ['device', 'create', 'x', '--thumbprint', 'abc'],
