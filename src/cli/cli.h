@@ -34,6 +34,11 @@ int cmd_group(int argc, char **argv);
 int cmd_registration(int argc, char **argv);
 int cmd_cacert(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_device(int argc, char **argv);
+int cmd_twin(int argc, char **argv);
+int cmd_method(int argc, char **argv);
+int cmd_job(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 /*
  * Runs the subcommand argv[1] of group argv[0] from subs (NULL-terminated);

@@ -58,6 +58,9 @@ client_opt(struct client_opts *o, const char *usage, int c, const char *arg)
 	case CLIENT_OPT_DATA:
 		o->data = arg;
 		return 1;
+	case CLIENT_OPT_HUB:
+		o->hub = arg;
+		return 1;
 	case CLIENT_OPT_CACERT:
 		o->cacert = arg;
 		return 1;
@@ -97,13 +100,18 @@ int
 client_getopt(const struct client_args *a, int argc, char **argv,
     struct client_opts *co, const char **operands, int *help)
 {
-	struct option longopts[CLIENT_NLONGOPTS + CLIENT_MAX_EXTRA + 1] = {
+	struct option longopts[CLIENT_NLONGOPTS + CLIENT_MAX_EXTRA + 2] = {
 	    CLIENT_LONGOPTS};
+	static const struct option hubopt = {"hub", required_argument, NULL,
+	    CLIENT_OPT_HUB};
 	size_t n = CLIENT_NLONGOPTS, i;
 	int c, ret;
 
 	memset(co, 0, sizeof(*co));
 	*help = 0;
+	co->hub_mode = a->hub;
+	if (a->hub)
+		longopts[n++] = hubopt;
 	for (i = 0; a->extra != NULL && a->extra[i].name != NULL &&
 	     i < CLIENT_MAX_EXTRA;
 	     i++)
@@ -228,11 +236,34 @@ client_base_url(const char *hostname, long default_port, char **base, char **sr)
 	return RC_OK;
 }
 
-int
-client_parse_connections(const char *text, size_t len, char **connstr,
-    long *port, char **trust)
+/*
+ * The service entry of connections.json: "dps", or the hubs[] entry named
+ * hub (NULL: the first).  Borrowed from root; NULL if none.
+ */
+static json_t *
+service_entry(json_t *root, int hub_mode, const char *hub)
 {
-	json_t *root = NULL, *dps;
+	json_t *h;
+	size_t i;
+
+	if (!hub_mode)
+		return json_object_get(root, "dps");
+	json_array_foreach(json_object_get(root, "hubs"), i, h)
+	{
+		const char *name =
+		    json_string_value(json_object_get(h, "name"));
+
+		if (hub == NULL || (name != NULL && strcasecmp(name, hub) == 0))
+			return h;
+	}
+	return NULL;
+}
+
+static int
+parse_connections(const char *text, size_t len, int hub_mode, const char *hub,
+    char **connstr, long *port, char **trust)
+{
+	json_t *root = NULL, *dps, *svc;
 	const char *cs, *tb;
 	json_int_t p = -1;
 	int rc;
@@ -244,9 +275,10 @@ client_parse_connections(const char *text, size_t len, char **connstr,
 	    RC_OK)
 		goto out;
 	rc = RC_EPARSE;
-	if ((dps = json_object_get(root, "dps")) == NULL ||
+	dps = json_object_get(root, "dps");
+	if ((svc = service_entry(root, hub_mode, hub)) == NULL ||
 	    (cs = json_string_value(
-	         json_object_get(dps, "connectionString"))) == NULL)
+	         json_object_get(svc, "connectionString"))) == NULL)
 		goto out;
 	if (json_object_get(dps, "httpsPort") != NULL &&
 	    (!json_is_integer(json_object_get(dps, "httpsPort")) ||
@@ -267,6 +299,20 @@ client_parse_connections(const char *text, size_t len, char **connstr,
 out:
 	json_decref(root);
 	return rc;
+}
+
+int
+client_parse_connections(const char *text, size_t len, char **connstr,
+    long *port, char **trust)
+{
+	return parse_connections(text, len, 0, NULL, connstr, port, trust);
+}
+
+int
+client_parse_hub_connections(const char *text, size_t len, const char *hub,
+    char **connstr, long *port, char **trust)
+{
+	return parse_connections(text, len, 1, hub, connstr, port, trust);
 }
 
 const char *
@@ -403,8 +449,10 @@ client_free(struct client *cl)
 
 /* Reads DIR/connections.json; prints what is wrong. */
 static int
-read_data_dir(const char *dir, char **connstr, long *port, char **trust)
+read_data_dir(const struct client_opts *o, char **connstr, long *port,
+    char **trust)
 {
+	const char *dir = o->data;
 	char path[4096];
 	uint8_t *text = NULL;
 	size_t len;
@@ -415,10 +463,15 @@ read_data_dir(const char *dir, char **connstr, long *port, char **trust)
 		return cli_fail("--data: path too long");
 	if ((rc = cli_read_file(path, &text, &len)) != RC_OK)
 		return cli_fail("%s: %s", path, rc_strerror(rc));
-	rc = client_parse_connections((const char *)text, len, connstr, port,
-	    trust);
+	rc = parse_connections((const char *)text, len, o->hub_mode, o->hub,
+	    connstr, port, trust);
 	/* It holds every policy's key. */
 	rc_free_secret(text, len);
+	if (rc != RC_OK && o->hub_mode)
+		return cli_fail("%s: no connection string of hub '%s' in it "
+		                "(%s)",
+		    path, o->hub != NULL ? o->hub : "(the first)",
+		    rc_strerror(rc));
 	if (rc != RC_OK)
 		return cli_fail("%s: no dps.connectionString in it (%s)", path,
 		    rc_strerror(rc));
@@ -474,21 +527,23 @@ resolve(struct client *cl, const struct client_opts *o)
 {
 	char *data_cs = NULL, *trust = NULL;
 	const char *cs = o->connstr;
+	const char *env =
+	    o->hub_mode ? CLIENT_ENV_HUB_CONNSTR : CLIENT_ENV_CONNSTR;
 	long port = -1;
 	int ret;
 
 	if (o->data != NULL &&
-	    (ret = read_data_dir(o->data, &data_cs, &port, &trust)) != CLI_OK)
+	    (ret = read_data_dir(o, &data_cs, &port, &trust)) != CLI_OK)
 		goto out;
 	if (cs == NULL)
 		cs = data_cs;
 	if (cs == NULL)
-		cs = getenv(CLIENT_ENV_CONNSTR);
+		cs = getenv(env);
 	if (cs == NULL || *cs == '\0') {
 		ret = cli_fail("no service to talk to: give "
 		               "--connection-string CS or --data DIR, or set "
 		               "%s",
-		    CLIENT_ENV_CONNSTR);
+		    env);
 		goto out;
 	}
 	if ((ret = use_connstr(cl, cs, port < 0 ? 443 : port)) != CLI_OK)

@@ -30,6 +30,7 @@
 
 #define CLIENT_MAX_BODY (16 * 1024 * 1024)
 #define CLIENT_ENV_CONNSTR "ROLLCALL_DPS_CONNECTION_STRING"
+#define CLIENT_ENV_HUB_CONNSTR "ROLLCALL_HUB_CONNECTION_STRING"
 /* Default whole-request timeout, seconds (--timeout). */
 #define CLIENT_TIMEOUT 60
 /* Items asked for per page when following continuations. */
@@ -42,6 +43,7 @@ enum {
 	CLIENT_OPT_CACERT,
 	CLIENT_OPT_JSON,
 	CLIENT_OPT_TIMEOUT,
+	CLIENT_OPT_HUB,
 };
 
 /* The common options, as entries of a struct option array. */
@@ -60,7 +62,20 @@ enum {
 	"[--connection-string CS | --data DIR] [--cacert FILE] [--json] " \
 	"[--timeout SECONDS]"
 
+/*
+ * Hub commands (client_args.hub) talk to an IoT hub instead: the
+ * connection string comes from --connection-string, --data DIR (the
+ * connectionString of the hubs[] entry named by --hub, else the first; the
+ * port is still dps.httpsPort: one listener serves both) or
+ * ROLLCALL_HUB_CONNECTION_STRING.
+ */
+#define CLIENT_HUB_USAGE                                                      \
+	"[--connection-string CS | --data DIR [--hub NAME]] [--cacert FILE] " \
+	"[--json]"
+
 struct client_opts {
+	int hub_mode;
+	const char *hub;
 	const char *connstr;
 	const char *data;
 	const char *cacert;
@@ -92,6 +107,7 @@ struct client_args {
 	void *arg;
 	int noperands;
 	const char *const *names;
+	int hub; /* a hub command: takes --hub */
 };
 
 int client_getopt(const struct client_args *, int argc, char **argv,
@@ -181,6 +197,12 @@ int client_base_url(const char *hostname, long default_port, char **base,
  */
 int client_parse_connections(const char *text, size_t len, char **connstr,
     long *port, char **trust);
+/*
+ * The same for a hub: the connectionString of the hubs[] entry named hub
+ * (case-insensitive; NULL: the first).
+ */
+int client_parse_hub_connections(const char *text, size_t len, const char *hub,
+    char **connstr, long *port, char **trust);
 
 /*
  * The error line (without "rollcall: ") for a response: "<status>

@@ -27,6 +27,11 @@ static const struct group groups[] = {
     {"registration", cmd_registration, "registration states (DPS)"},
     {"ca-cert", cmd_cacert, "verified CA certificates (DPS)"},
     {"audit", cmd_audit, "the audit log: tail, verify"},
+    {"device", cmd_device, "device identities (hub)"},
+    {"twin", cmd_twin, "device twins (hub)"},
+    {"method", cmd_method, "direct methods (hub)"},
+    {"job", cmd_job, "jobs over many devices (hub)"},
+    {"events", cmd_events, "telemetry events (hub)"},
     {NULL, NULL, NULL},
 };
 
