@@ -83,6 +83,12 @@ RC_MUST_CHECK int rc_http_path_split(const char *path, char *scratch,
 RC_MUST_CHECK int rc_http_pct_decode(const char *in, size_t inlen, char *out,
     size_t outsize, size_t *outlen);
 
+/*
+ * Whether a Content-Type value names JSON: application/json or any +json
+ * type (RFC 6838 §4.2.8), parameters such as charset ignored.
+ */
+int rc_http_is_json(const char *content_type);
+
 /* A response with an empty body capped at maxbody bytes. */
 void rc_http_resp_init(struct rc_http_resp *, size_t maxbody);
 void rc_http_resp_free(struct rc_http_resp *);

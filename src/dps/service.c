@@ -262,20 +262,6 @@ dps_need(struct dps_req *r, unsigned any)
 	return 0;
 }
 
-/* application/json or any +json type, parameters ignored (RFC 6838). */
-static int
-json_media_type(const char *ct)
-{
-	size_t n;
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	n = strcspn(ct, "; \t");
-	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-		return 1;
-	return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
-}
-
 int
 dps_body_json(struct dps_req *r, json_t **out, struct dps_err *e)
 {
@@ -292,7 +278,7 @@ dps_body_json(struct dps_req *r, json_t **out, struct dps_err *e)
 	if (h->body_len == 0 || h->body == NULL)
 		return RC_ENOENT;
 	ct = rc_http_header(h, "Content-Type");
-	if (ct != NULL && !json_media_type(ct))
+	if (ct != NULL && !rc_http_is_json(ct))
 		return dps_err_set(e, RC_EPARSE, 415, DPS_E_MEDIA_TYPE,
 		    "Content-Type must be application/json");
 	rc = rc_json_parse((const char *)h->body, h->body_len, r->dps->max_body,

@@ -363,20 +363,6 @@ hub_need(struct hub_req *r, unsigned any)
 	return 0;
 }
 
-/* application/json or any +json type, parameters ignored (RFC 6838). */
-static int
-json_media_type(const char *ct)
-{
-	size_t n;
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	n = strcspn(ct, "; \t");
-	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-		return 1;
-	return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
-}
-
 int
 hub_body_json(struct hub_req *r, json_t **out, struct hub_err *e)
 {
@@ -393,7 +379,7 @@ hub_body_json(struct hub_req *r, json_t **out, struct hub_err *e)
 	if (h->body_len == 0 || h->body == NULL)
 		return RC_ENOENT;
 	ct = rc_http_header(h, "Content-Type");
-	if (ct != NULL && !json_media_type(ct))
+	if (ct != NULL && !rc_http_is_json(ct))
 		return hub_err_set(e, RC_EPARSE, 415, HUB_E_MEDIA_TYPE,
 		    "Content-Type must be application/json");
 	rc = rc_json_parse((const char *)h->body, h->body_len, r->hs->max_body,

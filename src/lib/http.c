@@ -124,6 +124,19 @@ rc_http_path_split(const char *path, char *scratch, size_t scratchsize,
 	return RC_OK;
 }
 
+int
+rc_http_is_json(const char *ct)
+{
+	size_t n;
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return 1;
+	return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
 void
 rc_http_resp_init(struct rc_http_resp *resp, size_t maxbody)
 {

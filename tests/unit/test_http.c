@@ -124,6 +124,20 @@ test_resp(void **state)
 	assert_string_equal(rc_http_method_name(RC_HTTP_PUT), "PUT");
 }
 
+static void
+test_is_json(void **state)
+{
+	(void)state;
+	assert_true(rc_http_is_json("application/json"));
+	assert_true(rc_http_is_json("application/json; charset=utf-8"));
+	assert_true(rc_http_is_json("  Application/JSON"));
+	assert_true(rc_http_is_json("application/merge-patch+json"));
+	assert_false(rc_http_is_json("text/plain"));
+	assert_false(rc_http_is_json("application/jsonx"));
+	assert_false(rc_http_is_json("+json"));
+	assert_false(rc_http_is_json(""));
+}
+
 int
 main(void)
 {
@@ -131,6 +145,7 @@ main(void)
 	    cmocka_unit_test(test_path_split),
 	    cmocka_unit_test(test_query_and_headers),
 	    cmocka_unit_test(test_resp),
+	    cmocka_unit_test(test_is_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
