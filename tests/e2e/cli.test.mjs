@@ -5,13 +5,12 @@
 // Certificates come from openssl(1), an independent implementation.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { ROLLCALL, ROLLCALLD, tmpdir } from './harness.mjs';
+import { ROLLCALL, tmpdir, startDaemon as harnessStartDaemon } from './harness.mjs';
 
-const READY_TIMEOUT_MS = 20000;
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60000, ...opts });
@@ -27,63 +26,12 @@ function must(cmd, args, opts) {
   return r.stdout;
 }
 
-// Starts rollcalld on DIR/rollcall.conf; resolves to {pid, port, stop()}
-// once it printed its readiness line.  Stopped by pid, always.
-function startDaemon(dir) {
-  const child = spawn(ROLLCALLD, ['-d', '-f', path.join(dir, 'rollcall.conf')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1' },
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => { stderr += s; });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const kill = (sig) => {
-    try {
-      process.kill(child.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  process.on('exit', () => kill('SIGKILL'));
-  const d = {
-    pid: child.pid,
-    stderr: () => stderr,
-    stop: async () => {
-      kill('SIGTERM');
-      const timer = setTimeout(() => kill('SIGKILL'), 10000);
-      const r = await exited;
-      clearTimeout(timer);
-      if (/ERROR: AddressSanitizer|LeakSanitizer|runtime error:/.test(stderr))
-        throw new Error(`rollcalld sanitizer report:\n${stderr}`);
-      return r;
-    },
-  };
-  return new Promise((resolve, reject) => {
-    const fail = (why) => {
-      kill('SIGKILL');
-      reject(new Error(`rollcalld did not become ready: ${why}\n${stderr}`));
-    };
-    const timer = setTimeout(() => fail('timeout'), READY_TIMEOUT_MS);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(`exited (code ${code}, signal ${signal})`);
-    });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (s) => {
-      stdout += s;
-      const nl = stdout.indexOf('\n');
-      if (nl < 0)
-        return;
-      clearTimeout(timer);
-      const m = /^rollcalld ready https=\S+:(\d+) mqtt=/.exec(stdout.slice(0, nl));
-      if (!m)
-        return fail(`bad readiness line '${stdout.slice(0, nl)}'`);
-      d.port = Number(m[1]);
-      resolve(d);
-    });
-  });
+// rollcalld on DIR/rollcall.conf through the harness (stopped by pid,
+// always); port is its HTTPS port.
+async function startDaemon(dir) {
+  const d = await harnessStartDaemon({ confFile: path.join(dir, 'rollcall.conf') });
+  d.port = d.httpsPort;
+  return d;
 }
 
 // A device certificate with CN = id, issued by the data directory's
