@@ -71,8 +71,9 @@ section(const char *label, json_t *v)
 	char *dump = NULL;
 
 	if (v != NULL)
-		dump = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
-	printf("%s:\n", label);
+		dump = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	/* one line: print_clean shows control bytes (a newline too) as '?' */
+	printf("%-19s ", label);
 	print_clean(stdout, dump != NULL ? dump : "{}");
 	putchar('\n');
 	rc_free(dump);

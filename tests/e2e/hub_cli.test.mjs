@@ -210,8 +210,8 @@ describe('rollcall hub commands against rollcalld', () => {
     assert.equal(twin.properties.desired.interval, 5);
     assert.equal(twin.tags.site, 'lab');
     const text = ok('twin', 'show', 'dev-t');
-    assert.match(text, /"interval": 5/);
-    assert.match(text, /"site": "lab"/);
+    assert.match(text, /"interval":5/);
+    assert.match(text, /"site":"lab"/);
     const bad = rc('twin', 'update', 'dev-t', '--desired', '[1]');
     assert.equal(bad.status, 2);
   });
