@@ -84,6 +84,14 @@ RC_MUST_CHECK int rc_http_pct_decode(const char *in, size_t inlen, char *out,
     size_t outsize, size_t *outlen);
 
 /*
+ * The If-Match precondition normalised for the store: NULL when absent,
+ * "*" for any (quoted or bare), else the entity-tag quoted (a bare or
+ * weak W/"x" value becomes "x" in quotes).  Written into buf.
+ */
+const char *rc_http_if_match(const struct rc_http_req *, char *buf,
+    size_t bufsize);
+
+/*
  * Whether a Content-Type value names JSON: application/json or any +json
  * type (RFC 6838 §4.2.8), parameters such as charset ignored.
  */

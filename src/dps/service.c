@@ -300,26 +300,7 @@ dps_body_json(struct dps_req *r, json_t **out, struct dps_err *e)
 const char *
 dps_if_match(const struct dps_req *r, char *buf, size_t bufsize)
 {
-	const char *v;
-	size_t n;
-
-	if ((v = rc_http_header(r->http, "If-Match")) == NULL)
-		return NULL;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	n = strlen(v);
-	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	/*
-	 * Etags are quoted entity-tags (RFC 9110 §8.8.3) and the SDK sends
-	 * back the JSON "etag" as it is.  A bare value (curl users) is
-	 * quoted here so it compares equal too.
-	 */
-	if ((n == 1 && v[0] == '*') || (n >= 2 && v[0] == '"'))
-		snprintf(buf, bufsize, "%.*s", (int)n, v);
-	else
-		snprintf(buf, bufsize, "\"%.*s\"", (int)n, v);
-	return buf;
+	return rc_http_if_match(r->http, buf, bufsize);
 }
 
 void

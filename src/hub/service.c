@@ -396,34 +396,7 @@ hub_body_json(struct hub_req *r, json_t **out, struct hub_err *e)
 const char *
 hub_if_match(const struct hub_req *r, char *buf, size_t bufsize)
 {
-	const char *v;
-	size_t n;
-
-	if ((v = rc_http_header(r->http, "If-Match")) == NULL)
-		return NULL;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	n = strlen(v);
-	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	/* Weak validators (RFC 9110 §8.8.3) compare by their opaque tag. */
-	if (n >= 2 && strncmp(v, "W/", 2) == 0) {
-		v += 2;
-		n -= 2;
-	}
-	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-		v++;
-		n -= 2;
-	}
-	/*
-	 * §4.1: Registry.update sends "*" with its quotes; curl users send
-	 * it bare.  Both mean any etag.  Etags are stored quoted.
-	 */
-	if (n == 1 && v[0] == '*')
-		snprintf(buf, bufsize, "*");
-	else
-		snprintf(buf, bufsize, "\"%.*s\"", (int)n, v);
-	return buf;
+	return rc_http_if_match(r->http, buf, bufsize);
 }
 
 void

@@ -4,6 +4,7 @@
  * must be followed by two hex digits), never produces NUL, and never turns
  * '+' into a space (that is form encoding, not URI encoding).
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -122,6 +123,40 @@ rc_http_path_split(const char *path, char *scratch, size_t scratchsize,
 			break;
 	}
 	return RC_OK;
+}
+
+const char *
+rc_http_if_match(const struct rc_http_req *req, char *buf, size_t bufsize)
+{
+	const char *v;
+	size_t n;
+
+	if ((v = rc_http_header(req, "If-Match")) == NULL)
+		return NULL;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	/* Weak validators (RFC 9110 §8.8.3) compare by their opaque tag. */
+	if (n >= 2 && strncmp(v, "W/", 2) == 0) {
+		v += 2;
+		n -= 2;
+	}
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	/*
+	 * The Azure SDKs send "*" with its quotes (reference §7) and the
+	 * etag as they received it; curl users send both bare.  "*" means
+	 * any etag; the store keeps etags quoted.
+	 */
+	if (n == 1 && v[0] == '*')
+		snprintf(buf, bufsize, "*");
+	else
+		snprintf(buf, bufsize, "\"%.*s\"", (int)n, v);
+	return buf;
 }
 
 int

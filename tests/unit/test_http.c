@@ -138,6 +138,32 @@ test_is_json(void **state)
 	assert_false(rc_http_is_json(""));
 }
 
+static void
+test_if_match(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"\"abc\"", "\"abc\""},
+	    {"abc", "\"abc\""},
+	    {" W/\"abc\" ", "\"abc\""},
+	    {"*", "*"},
+	    {"\"*\"", "*"},
+	};
+	struct rc_http_req req;
+	char buf[64];
+	size_t i;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	assert_null(rc_http_if_match(&req, buf, sizeof(buf)));
+	req.headers[0].name = "if-match";
+	req.nheaders = 1;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		req.headers[0].value = cases[i][0];
+		assert_string_equal(rc_http_if_match(&req, buf, sizeof(buf)),
+		    cases[i][1]);
+	}
+}
+
 int
 main(void)
 {
@@ -146,6 +172,7 @@ main(void)
 	    cmocka_unit_test(test_query_and_headers),
 	    cmocka_unit_test(test_resp),
 	    cmocka_unit_test(test_is_json),
+	    cmocka_unit_test(test_if_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
