@@ -120,6 +120,12 @@ struct role_service {
 	void (*handle)(void *, const struct rc_http_req *,
 	    const struct rc_principal *, struct rc_http_resp *);
 	void (*unauthorized)(struct rc_http_resp *, const char *);
+	/*
+	 * 1 if handle may block on something other than the store (a
+	 * device's answer, a long-poll): such requests are answered off the
+	 * event loop (httpd.c).  NULL: never.
+	 */
+	int (*may_wait)(void *, const struct rc_http_req *);
 	const struct rc_policy *policies;
 	size_t npolicies;
 };
@@ -149,6 +155,8 @@ void router_handle(const struct router *, const struct rc_http_req *,
  * httpd.c): the DPS error body, the service API's, for status.
  */
 void router_error(const struct router *, struct rc_http_resp *, int status);
+/* 1 if the role that router_handle would pick may block on req. */
+int router_may_wait(const struct router *, const struct rc_http_req *);
 /* 1 if host (no port) is one this server answers to. */
 int router_host_ok(const struct config *, const char *host);
 
@@ -226,10 +234,22 @@ void workers_stop(struct workers *);
 
 /* The evhttp request -> struct rc_http_req adapter (httpd.c). */
 struct evhttp_request;
+struct event_base;
+struct httpd_lane;
 struct httpd_ctx {
 	const struct router *router;
 	int draining; /* answers carry "Connection: close" */
+	struct httpd_lane *lane; /* requests answered off the loop */
 };
+/*
+ * The worker's lane for requests that may block (router_may_wait): each
+ * runs on a thread of its own and its answer is sent from the loop.
+ * httpd_lane_fini (worker thread, loop stopped, before evhttp_free) sends
+ * the answers that are ready, answers those still running with 503 and
+ * leaves their threads to free them.
+ */
+RC_MUST_CHECK int httpd_lane_init(struct httpd_ctx *, struct event_base *);
+void httpd_lane_fini(struct httpd_ctx *);
 /* Answers one request read on a TLS connection from peer ("addr:port"). */
 void httpd_serve(struct evhttp_request *, struct httpd_ctx *, SSL *,
     const char *peer);

@@ -64,6 +64,7 @@ start_dps(const struct config *cfg, struct rc_store *store,
 	dc.max_body = (size_t)cfg->max_body;
 	if ((rc = dps_new(&dc, store, &r->dps)) != RC_OK)
 		return rc;
+	memset(&svc, 0, sizeof(svc));
 	svc.name = "dps";
 	svc.arg = r->dps;
 	svc.match = dps_match;
@@ -88,6 +89,13 @@ hub_match_any(void *arg, const struct rc_http_req *req)
 {
 	(void)arg;
 	return hub_service_path_match(req);
+}
+
+static int
+hub_may_wait(void *arg, const struct rc_http_req *req)
+{
+	(void)arg;
+	return hub_service_may_wait(req);
 }
 
 static void
@@ -123,8 +131,10 @@ start_hub(const struct config *cfg, const struct config_hub *ch,
 	hc.max_body = (size_t)cfg->max_body;
 	if ((rc = hub_service_new(&hc, store, &h->service)) != RC_OK)
 		return rc;
+	memset(&svc, 0, sizeof(svc));
 	svc.name = "hub";
 	svc.arg = h->service;
+	svc.may_wait = hub_may_wait;
 	svc.match = hub_match;
 	svc.handle = hub_handle;
 	svc.unauthorized = hub_service_unauthorized;

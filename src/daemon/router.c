@@ -223,6 +223,20 @@ serve_service(const struct router *r, const struct role_service *s,
 	s->handle(s->arg, req, &who, resp);
 }
 
+int
+router_may_wait(const struct router *r, const struct rc_http_req *req)
+{
+	size_t i;
+
+	if (!router_host_ok(r->cfg, req->host))
+		return 0;
+	for (i = 0; i < r->nservices; i++)
+		if (r->services[i].match(r->services[i].arg, req))
+			return r->services[i].may_wait != NULL &&
+			    r->services[i].may_wait(r->services[i].arg, req);
+	return 0;
+}
+
 void
 router_handle(const struct router *r, const struct rc_http_req *req,
     struct rc_http_resp *resp)

@@ -477,6 +477,7 @@ worker_main(void *arg)
 			mqttd_conn_close(c, "server stopped");
 	}
 	mqttd_worker_fini(w);
+	httpd_lane_fini(&w->hctx);
 	evhttp_free(w->http);
 	w->http = NULL;
 	/* Runs the bufferevent finalizers: SSL_free, then conn_free. */
@@ -552,6 +553,8 @@ worker_http(struct worker *w)
 	 */
 	evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	w->hctx.router = w->ws->c.router;
+	if (httpd_lane_init(&w->hctx, w->base) != RC_OK)
+		rc_fatalx("worker: out of memory");
 }
 
 static void

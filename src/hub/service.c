@@ -496,6 +496,30 @@ hub_service_match(const struct hub_service *hs, const struct rc_http_req *req)
 	    hub_service_path_match(req);
 }
 
+int
+hub_service_may_wait(const struct rc_http_req *req)
+{
+	const char *segs[4];
+	char scratch[PATH_MAX_LEN], wait[24];
+	size_t n;
+
+	if (req->path == NULL ||
+	    rc_http_path_split(req->path, scratch, sizeof(scratch), segs, 4,
+	        &n) != RC_OK)
+		return 0;
+	if (n > 1 && segs[n - 1][0] == '\0')
+		n--;
+	if (req->method == RC_HTTP_POST && n == 3 &&
+	    strcasecmp(segs[0], "twins") == 0 &&
+	    strcasecmp(segs[2], "methods") == 0)
+		return 1;
+	/* A malformed wait is refused at once, so it needs no thread. */
+	return req->method == RC_HTTP_GET && n == 1 &&
+	    strcasecmp(segs[0], "events") == 0 &&
+	    rc_http_query_param(req, "wait", wait, sizeof(wait)) == RC_OK &&
+	    strcmp(wait, "0") != 0;
+}
+
 static void
 route(struct hub_req *r)
 {

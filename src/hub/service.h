@@ -91,6 +91,13 @@ void hub_service_free(struct hub_service *);
 int hub_service_path_match(const struct rc_http_req *);
 /* 1 if hub_service_path_match and the Host is this hub's host name. */
 int hub_service_match(const struct hub_service *, const struct rc_http_req *);
+/*
+ * 1 if answering the request may wait on something other than the store:
+ * a direct method call (the device's answer) or a GET /events long-poll.
+ * The daemon answers those off its event loops, which must stay free to
+ * carry the very device traffic such a request waits for.
+ */
+int hub_service_may_wait(const struct rc_http_req *);
 
 /*
  * Answers one request from an authenticated principal (who may be NULL:

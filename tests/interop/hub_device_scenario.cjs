@@ -100,9 +100,9 @@ async function telemetry(a) {
   await a.sendEvent(m);
   let after = 0;
   for (const end = Date.now() + 15000; Date.now() < end;) {
-    // wait=0: a long-poll holds its HTTPS worker, which may be the one
-    // serving this device's connection.
-    const page = await events(after, 0);
+    // A long-poll: answered off the event loops, so it does not hold up
+    // the device's own connection.
+    const page = await events(after, 2);
     const ev = page.events.find((e) => e.deviceId === 'a');
     if (ev) {
       assert.deepStrictEqual(ev.body, { temperature: 21.5 });
@@ -114,6 +114,27 @@ async function telemetry(a) {
     await sleep(200);
   }
   throw new Error('telemetry never reached GET /events');
+}
+
+async function method(a) {
+  a.onDeviceMethod('ping', (req, res) => res.send(201, { pong: req.payload }, () => {}));
+  await sleep(500); // the methods SUBSCRIBE goes out when the handler is added
+  const { result } = await service.invokeDeviceMethod('a', {
+    methodName: 'ping',
+    payload: { n: 7 },
+    responseTimeoutInSeconds: 10,
+  });
+  assert.deepStrictEqual(result, { status: 201, payload: { pong: { n: 7 } } });
+  // A method the device has no handler for goes unanswered: the hub
+  // reports the timeout (504), which the SDK turns into an error.
+  let refused = null;
+  try {
+    await service.invokeDeviceMethod('a', { methodName: 'nothere', responseTimeoutInSeconds: 2 });
+  } catch (e) {
+    refused = e;
+  }
+  assert.ok(refused, 'a method nobody answers succeeded');
+  step('method-timeout', { error: refused.name });
 }
 
 async function twin(a) {
@@ -215,6 +236,8 @@ async function main() {
   step('connect');
   await telemetry(clients.a);
   step('telemetry');
+  await method(clients.a);
+  step('method');
   await twin(clients.a);
   step('twin');
   await job(clients);

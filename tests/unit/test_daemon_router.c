@@ -397,7 +397,7 @@ test_own_answer(void **state)
 	    "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n",
 	    "ICY 400 Bad\r\n\r\n",
 	};
-	struct httpd_ctx hc = {&router, 0};
+	struct httpd_ctx hc = {&router, 0, NULL};
 	struct evbuffer *out;
 	const char *body;
 	char head[256], *s;

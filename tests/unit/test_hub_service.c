@@ -1027,11 +1027,53 @@ test_events(void **state)
 	    405);
 }
 
+/* Which requests the daemon must answer off its event loops. */
+static void
+test_may_wait(void **state)
+{
+	static const struct {
+		enum rc_http_method m;
+		const char *path, *query;
+		int want;
+	} rows[] = {
+	    {RC_HTTP_POST, "/twins/d1/methods", NULL, 1},
+	    {RC_HTTP_POST, "/twins/d1/methods/", "api-version=2021-04-12", 1},
+	    {RC_HTTP_POST, "/TWINS/d%201/Methods", NULL, 1},
+	    {RC_HTTP_GET, "/twins/d1/methods", NULL, 0},
+	    {RC_HTTP_POST, "/twins/d1", NULL, 0},
+	    {RC_HTTP_POST, "/twins/d1/methods/x", NULL, 0},
+	    {RC_HTTP_GET, "/events", "after=3&wait=5", 1},
+	    {RC_HTTP_GET, "/events/", "wait=60", 1},
+	    {RC_HTTP_GET, "/events", "wait=0", 0},
+	    {RC_HTTP_GET, "/events", "after=3", 0},
+	    {RC_HTTP_GET, "/events", "wait=%zz", 0},
+	    {RC_HTTP_POST, "/events", "wait=5", 0},
+	    {RC_HTTP_GET, "/devices/d1", "wait=5", 0},
+	    {RC_HTTP_POST, "/twins/%00/methods", NULL, 0},
+	    {RC_HTTP_POST, "/", NULL, 0},
+	};
+	struct rc_http_req req;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		req.method = rows[i].m;
+		req.path = rows[i].path;
+		req.query = rows[i].query;
+		if (hub_service_may_wait(&req) != rows[i].want)
+			fail_msg("row %zu: %s %s?%s", i, rows[i].path,
+			    rc_http_method_name(rows[i].m),
+			    rows[i].query != NULL ? rows[i].query : "");
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_may_wait),
 	    cmocka_unit_test(test_new_and_unauthorized),
 	    cmocka_unit_test_setup_teardown(test_device_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_credentials_changed, setup_ops,
