@@ -9,8 +9,8 @@
  * it is ready to start its workers, everything it logs goes to stderr, so
  * a bad config, a port in use or a broken store is seen by whoever
  * started it; from then on the log goes to syslog (LOG_DAEMON; journald
- * collects it), or stays on stderr with -d.  The readiness line is the one line
- * rollcalld writes on stdout:
+ * collects it), or stays on stderr with -d.  The readiness line is the
+ * one line rollcalld writes on stdout:
  *
  *	rollcalld ready https=127.0.0.1:40123 mqtt=127.0.0.1:40124
  *
