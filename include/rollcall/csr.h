@@ -61,6 +61,20 @@ RC_MUST_CHECK int rc_csr_verify(X509_REQ *);
  */
 RC_MUST_CHECK int rc_csr_get1_cn(X509_REQ *, char **cn);
 
+/*
+ * The checks a CSR from a device passes before it is signed (seed rules
+ * S2, S4a), in this order: the self-signature (rc_csr_verify: RC_EBADSIG,
+ * RC_EUNSUPPORTED for a weak digest), exactly one CN equal to expect_cn
+ * byte for byte (rc_csr_get1_cn's errors, RC_EINVAL when it differs), the
+ * key EC P-256, EC P-384 or RSA of at least 2048 bits (RC_EUNSUPPORTED
+ * otherwise, also for P-521, which rc_ca_sign_csr alone would take).
+ * RC_EINVAL for a NULL request or an expect_cn rc_csr_check_cn refuses.
+ * why (may be NULL) gets a sentence for the device naming the failed
+ * rule, "" on success; it never repeats the CSR's own CN.
+ */
+RC_MUST_CHECK int rc_csr_check(X509_REQ *, const char *expect_cn, char *why,
+    size_t whylen);
+
 /* The request's public key; the caller owns *out.  RC_EPARSE if unusable. */
 RC_MUST_CHECK int rc_csr_get1_pubkey(X509_REQ *, EVP_PKEY **out);
 

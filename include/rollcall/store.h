@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <openssl/types.h>
 
 #include "rollcall/err.h"
 
@@ -487,6 +488,75 @@ RC_MUST_CHECK int rc_store_hub_job_update(struct rc_store *,
     enum rc_hub_job_status status, const json_t *statistics,
     const char *failure_reason, struct rc_hub_job **out);
 
+/*
+ * Certificates issued by the device CA from CSRs (seed rule S4), one row
+ * per certificate, kept after they expire.  Serials compare
+ * case-insensitively and are stored upper-case.
+ */
+#define RC_ISSUED_MAX_SERIAL 40 /* hex digits: 20 octets, RFC 5280 */
+#define RC_ISSUED_MAX_REASON 256
+#define RC_ISSUED_MAX_DER (64 * 1024)
+
+struct rc_issued_cert {
+	char serial[RC_ISSUED_MAX_SERIAL + 1]; /* upper-case hex */
+	char *registration_id;
+	char sha256[65]; /* upper-case hex thumbprint of der */
+	int64_t not_before;
+	int64_t not_after;
+	int64_t issued_at;
+	int64_t revoked_at; /* 0: not revoked */
+	char *revoke_reason; /* NULL unless revoked */
+	uint8_t *der;
+	size_t der_len;
+};
+
+/*
+ * A record for cert, issued now to registration_id: serial, thumbprint,
+ * validity and DER taken from the certificate.  RC_EINVAL for a negative
+ * or over-long serial.  The caller frees *out with rc_issued_cert_free.
+ */
+RC_MUST_CHECK int rc_issued_cert_from_x509(X509 *cert,
+    const char *registration_id, struct rc_issued_cert **out);
+
+/*
+ * Records an issued certificate (in->revoked_at and revoke_reason are
+ * ignored: a new one is live; issued_at 0 means now), with the audit row
+ * "certificate.issue" whose object is "REGISTRATION_ID/SERIAL" and whose
+ * etags are empty (issued certificates have none).  RC_EEXIST if the
+ * serial is already recorded; RC_EINVAL for a missing registration ID, a
+ * serial that is not 1..RC_ISSUED_MAX_SERIAL hex digits, a malformed
+ * thumbprint, no DER, DER over RC_ISSUED_MAX_DER, not_after before
+ * not_before.  *out (may be NULL; caller frees) is the stored record.
+ */
+RC_MUST_CHECK int rc_store_issued_put(struct rc_store *,
+    const struct rc_store_ctx *, const struct rc_issued_cert *in,
+    struct rc_issued_cert **out);
+/* By serial (any case); RC_ENOENT if there is none. */
+RC_MUST_CHECK int rc_store_issued_get(struct rc_store *, const char *serial,
+    struct rc_issued_cert **out);
+/*
+ * The certificates issued to a registration ID, newest first (by
+ * issued_at, then serial), at most max (>= 1); none: RC_OK with *n 0.
+ */
+RC_MUST_CHECK int rc_store_issued_list_registration(struct rc_store *,
+    const char *registration_id, size_t max, struct rc_issued_cert ***out,
+    size_t *n);
+/*
+ * Certificates not revoked whose notAfter is before `before` (expired
+ * ones included), soonest first (then by serial), at most max (>= 1).
+ */
+RC_MUST_CHECK int rc_store_issued_list_expiring(struct rc_store *,
+    int64_t before, size_t max, struct rc_issued_cert ***out, size_t *n);
+/*
+ * Marks a certificate revoked now with reason (1..RC_ISSUED_MAX_REASON
+ * bytes, else RC_EINVAL), audit row "certificate.revoke".  RC_ENOENT if
+ * there is no such serial; RC_EEXIST if it is already revoked (the first
+ * revocation stands).  ctx->if_match is not used.  *out may be NULL.
+ */
+RC_MUST_CHECK int rc_store_issued_revoke(struct rc_store *,
+    const struct rc_store_ctx *, const char *serial, const char *reason,
+    struct rc_issued_cert **out);
+
 /* Freeing; all NULL-safe. */
 struct rc_store_cert *rc_store_cert_dup(const struct rc_store_cert *);
 void rc_store_cert_free(struct rc_store_cert *);
@@ -508,5 +578,8 @@ void rc_hub_event_free(struct rc_hub_event *);
 void rc_hub_event_list_free(struct rc_hub_event **, size_t n);
 void rc_hub_job_free(struct rc_hub_job *);
 void rc_hub_job_list_free(struct rc_hub_job **, size_t n);
+struct rc_issued_cert *rc_issued_cert_dup(const struct rc_issued_cert *);
+void rc_issued_cert_free(struct rc_issued_cert *);
+void rc_issued_cert_list_free(struct rc_issued_cert **, size_t n);
 
 #endif

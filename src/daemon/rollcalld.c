@@ -3,21 +3,23 @@
  *
  *	rollcalld [-dnvV] [-f file]
  *
- * Process model: rollcalld never forks or detaches; a supervisor (systemd
- * with Type=exec, a container runtime, a shell) owns it.  Until it is
- * ready to start its workers, everything it logs goes to stderr, so a bad
- * config, a port in use or a broken store is seen by whoever started it;
- * from then on the log goes to syslog (LOG_DAEMON; journald collects it),
- * or stays on stderr with -d.  The readiness line is the one line
- * rollcalld writes on stdout:
+ * Process model: rollcalld never detaches; a supervisor (systemd with
+ * Type=exec, a container runtime, a shell) owns it.  Its one child is the
+ * signer (signer.h), which ends when rollcalld closes its socket.  Until
+ * it is ready to start its workers, everything it logs goes to stderr, so
+ * a bad config, a port in use or a broken store is seen by whoever
+ * started it; from then on the log goes to syslog (LOG_DAEMON; journald
+ * collects it), or stays on stderr with -d.  The readiness line is the
+ * one line rollcalld writes on stdout:
  *
  *	rollcalld ready https=127.0.0.1:40123 mqtt=127.0.0.1:40124
  *
  * (the first bound address of each listener, with the real port, so tests
  * and scripts can start it on port 0).
  *
- * Start: read and check the config, load TLS, bind, drop privileges (when
- * root and `user` is set), open the store, start the roles and workers.
+ * Start: read and check the config, load TLS, bind, fork the signer (with
+ * `device-ca` and the ca role), drop privileges (when root and `user` is
+ * set), open the store, start the roles and workers.
  * SIGTERM or SIGINT: stop accepting, finish requests in flight (at most
  * DRAIN_SECONDS), stop the workers, close the store, log "stopped", exit 0.
  */
@@ -37,7 +39,9 @@
 #include <openssl/ssl.h>
 
 #include "daemon.h"
+#include "rollcall/ca.h"
 #include "rollcall/log.h"
+#include "signer.h"
 
 #ifndef RC_VERSION
 #define RC_VERSION "unknown"
@@ -53,6 +57,7 @@ struct daemon {
 	struct router router;
 	void *roles;
 	struct workers *workers;
+	struct signer *signer;
 };
 
 static __attribute__((noreturn)) void
@@ -135,6 +140,25 @@ event_fatal(int err)
 	rc_fatalx("libevent: fatal error %d", err);
 }
 
+/*
+ * The device CA's key is read by the signer process alone (signer.h),
+ * forked here while the process has one thread and its privileges.
+ */
+static void
+start_signer(struct daemon *d)
+{
+	int rc;
+
+	if (d->cfg->device_ca == NULL || (d->cfg->roles_mask & ROLE_CA) == 0)
+		return;
+	if ((rc = signer_start(d->cfg->device_ca, RC_CA_DAYS_LEAF,
+	         &d->signer)) != RC_OK)
+		rc_fatalx("device-ca %s: cannot start the signer: %s",
+		    d->cfg->device_ca, rc_strerror(rc));
+	signer_set_running(d->signer);
+	rc_log_info("signer running as pid %ld", (long)signer_pid(d->signer));
+}
+
 static void
 start(struct daemon *d, int debug, int verbose)
 {
@@ -142,6 +166,7 @@ start(struct daemon *d, int debug, int verbose)
 	int rc;
 
 	listeners_open(d->cfg, &d->listeners, &d->nlisteners);
+	start_signer(d);
 	drop_privileges(d->cfg);
 	if ((rc = rc_store_open(d->cfg->store, &d->store)) != RC_OK)
 		rc_fatalx("store %s: %s", d->cfg->store, rc_strerror(rc));
@@ -172,6 +197,8 @@ stop(struct daemon *d)
 	listeners_close(d->listeners, d->nlisteners);
 	workers_stop(d->workers);
 	roles_stop(d->roles);
+	signer_set_running(NULL);
+	signer_stop(d->signer);
 	rc_store_close(d->store);
 }
 

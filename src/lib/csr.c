@@ -15,6 +15,7 @@
  * covers exactly the decoded bytes: shorter data is RC_ETRUNC, longer is
  * trailing garbage (RC_EPARSE); the request version is 1 (value 0).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -397,4 +398,118 @@ rc_csr_to_der(X509_REQ *req, uint8_t **out, size_t *len)
 	}
 	*len = (size_t)n;
 	return RC_OK;
+}
+
+/* snprintf into why, which may be NULL. */
+static void
+say(char *why, size_t whylen, const char *msg)
+{
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", msg);
+}
+
+/*
+ * The key types a device certificate from a CSR may have (issue 5: EC
+ * P-256 and P-384, as the DPS preview's SDKs make them; RSA of at least
+ * 2048 bits).  name gets the key's description for the refusal.
+ */
+static int
+check_key(X509_REQ *req, char *name, size_t namelen)
+{
+	char group[80];
+	EVP_PKEY *pk;
+	int nid;
+
+	snprintf(name, namelen, "unreadable");
+	if ((pk = X509_REQ_get0_pubkey(req)) == NULL)
+		return RC_EUNSUPPORTED;
+	if (EVP_PKEY_is_a(pk, "RSA")) {
+		snprintf(name, namelen, "RSA-%d", EVP_PKEY_get_bits(pk));
+		return EVP_PKEY_get_bits(pk) >= 2048 ? RC_OK : RC_EUNSUPPORTED;
+	}
+	if (!EVP_PKEY_is_a(pk, "EC")) {
+		snprintf(name, namelen, "%s",
+		    EVP_PKEY_get0_type_name(pk) != NULL
+		        ? EVP_PKEY_get0_type_name(pk)
+		        : "of unknown type");
+		return RC_EUNSUPPORTED;
+	}
+	if (!EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL)) {
+		snprintf(name, namelen, "EC on an explicit curve");
+		return RC_EUNSUPPORTED;
+	}
+	snprintf(name, namelen, "EC %s", group);
+	nid = OBJ_txt2nid(group);
+	if (nid == NID_X9_62_prime256v1 || nid == NID_secp384r1)
+		return RC_OK;
+	return RC_EUNSUPPORTED;
+}
+
+static int
+check_cn(X509_REQ *req, const char *expect_cn, char *why, size_t whylen)
+{
+	char *cn = NULL;
+	int rc;
+
+	rc = rc_csr_get1_cn(req, &cn);
+	switch (rc) {
+	case RC_OK:
+		break;
+	case RC_ENOENT:
+		say(why, whylen, "the CSR subject has no CN");
+		return rc;
+	case RC_ETOOBIG:
+		say(why, whylen,
+		    "the CSR subject CN is longer than 64 "
+		    "characters");
+		return rc;
+	case RC_ENOMEM:
+		say(why, whylen, "out of memory");
+		return rc;
+	default:
+		say(why, whylen,
+		    "the CSR subject must have exactly one CN, "
+		    "non-empty UTF-8");
+		return rc;
+	}
+	/* Seed rule S2: the certificate's CN is the registration ID. */
+	if (strcmp(cn, expect_cn) != 0) {
+		say(why, whylen,
+		    "the CSR subject CN is not the registration "
+		    "ID");
+		rc = RC_EINVAL;
+	}
+	rc_free(cn);
+	return rc;
+}
+
+int
+rc_csr_check(X509_REQ *req, const char *expect_cn, char *why, size_t whylen)
+{
+	char key[96], msg[192];
+	int rc;
+
+	say(why, whylen, "");
+	if (req == NULL || rc_csr_check_cn(expect_cn) != RC_OK) {
+		say(why, whylen, "no CSR or no valid expected CN");
+		return RC_EINVAL;
+	}
+	if ((rc = rc_csr_verify(req)) != RC_OK) {
+		say(why, whylen,
+		    rc == RC_EUNSUPPORTED
+		        ? "the CSR is signed with a weak or unknown digest "
+		          "(SHA-256 or better required)"
+		        : "the CSR signature does not verify");
+		return rc;
+	}
+	if ((rc = check_cn(req, expect_cn, why, whylen)) != RC_OK)
+		return rc;
+	if ((rc = check_key(req, key, sizeof(key))) != RC_OK) {
+		snprintf(msg, sizeof(msg),
+		    "the CSR key is %s; accepted are "
+		    "EC P-256, EC P-384 and RSA of at least 2048 bits",
+		    key);
+		say(why, whylen, msg);
+	}
+	return rc;
 }

@@ -68,6 +68,11 @@ static const struct rc_store_ops sqlite_ops = {
     .hub_job_get = rc_sqlite_hub_job_get,
     .hub_job_list = rc_sqlite_hub_job_list,
     .hub_job_update = rc_sqlite_hub_job_update,
+    .issued_put = rc_sqlite_issued_put,
+    .issued_get = rc_sqlite_issued_get,
+    .issued_list_registration = rc_sqlite_issued_list_registration,
+    .issued_list_expiring = rc_sqlite_issued_list_expiring,
+    .issued_revoke = rc_sqlite_issued_revoke,
 };
 
 static const char sql_begin_read[] = "BEGIN";

@@ -165,4 +165,15 @@ int rc_sqlite_hub_job_update(struct rc_store *, const struct rc_store_ctx *,
     const char *, const char *, enum rc_hub_job_status, const json_t *,
     const char *, struct rc_hub_job **);
 
+int rc_sqlite_issued_put(struct rc_store *, const struct rc_store_ctx *,
+    const struct rc_issued_cert *, struct rc_issued_cert **);
+int rc_sqlite_issued_get(struct rc_store *, const char *,
+    struct rc_issued_cert **);
+int rc_sqlite_issued_list_registration(struct rc_store *, const char *, size_t,
+    struct rc_issued_cert ***, size_t *);
+int rc_sqlite_issued_list_expiring(struct rc_store *, int64_t, size_t,
+    struct rc_issued_cert ***, size_t *);
+int rc_sqlite_issued_revoke(struct rc_store *, const struct rc_store_ctx *,
+    const char *, const char *, struct rc_issued_cert **);
+
 #endif

@@ -82,6 +82,16 @@ struct rc_store_ops {
 	int (*hub_job_update)(struct rc_store *, const struct rc_store_ctx *,
 	    const char *, const char *, enum rc_hub_job_status, const json_t *,
 	    const char *, struct rc_hub_job **);
+	int (*issued_put)(struct rc_store *, const struct rc_store_ctx *,
+	    const struct rc_issued_cert *, struct rc_issued_cert **);
+	int (*issued_get)(struct rc_store *, const char *,
+	    struct rc_issued_cert **);
+	int (*issued_list_registration)(struct rc_store *, const char *, size_t,
+	    struct rc_issued_cert ***, size_t *);
+	int (*issued_list_expiring)(struct rc_store *, int64_t, size_t,
+	    struct rc_issued_cert ***, size_t *);
+	int (*issued_revoke)(struct rc_store *, const struct rc_store_ctx *,
+	    const char *, const char *, struct rc_issued_cert **);
 };
 
 /* The head of every backend's store object. */
@@ -144,5 +154,12 @@ RC_MUST_CHECK int rc_store_hub_generation_new(char out[24]);
 /* 1 if a job may move from status `from` to `to` (store.h). */
 int rc_store_hub_job_next_ok(enum rc_hub_job_status from,
     enum rc_hub_job_status to);
+
+/*
+ * Issued certificates (store_issued.c).  A backend may rely on: a serial
+ * upper-case hex of 1..RC_ISSUED_MAX_SERIAL digits, a registration ID,
+ * an upper-case sha256, DER of 1..RC_ISSUED_MAX_DER bytes, not_before <=
+ * not_after, issued_at set, a reason of 1..RC_ISSUED_MAX_REASON bytes.
+ */
 
 #endif

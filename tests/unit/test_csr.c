@@ -596,6 +596,162 @@ teardown(void **state)
 	return 0;
 }
 
+/*
+ * A request signed by k (md NULL for EdDSA) with the given CNs, as
+ * UTF8String without OpenSSL's length check.
+ */
+static X509_REQ *
+raw_csr(EVP_PKEY *k, const EVP_MD *md, const char *cn1, const char *cn2)
+{
+	X509_NAME *name;
+	X509_REQ *req;
+
+	req = X509_REQ_new();
+	assert_non_null(req);
+	name = X509_REQ_get_subject_name(req);
+	if (cn1 != NULL)
+		assert_true(X509_NAME_add_entry_by_NID(name, NID_commonName,
+		    V_ASN1_UTF8STRING, (const unsigned char *)cn1, -1, -1, 0));
+	if (cn2 != NULL)
+		assert_true(X509_NAME_add_entry_by_NID(name, NID_commonName,
+		    V_ASN1_UTF8STRING, (const unsigned char *)cn2, -1, -1, 0));
+	assert_true(X509_REQ_set_pubkey(req, k));
+	assert_true(X509_REQ_sign(req, k, md) > 0);
+	return req;
+}
+
+static void
+check_csr(X509_REQ *req, const char *cn, int want, const char *why_has)
+{
+	char why[256];
+
+	assert_int_equal(rc_csr_check(req, cn, why, sizeof(why)), want);
+	if (want == RC_OK) {
+		assert_string_equal(why, "");
+		return;
+	}
+	if (strstr(why, why_has) == NULL)
+		fail_msg("why \"%s\" does not say \"%s\"", why, why_has);
+}
+
+static void
+test_check_accepts(void **state)
+{
+	static const enum rc_key_type types[] = {RC_KEY_P256, RC_KEY_P384,
+	    RC_KEY_RSA2048, RC_KEY_RSA3072};
+	X509_REQ *req;
+	EVP_PKEY *k;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		assert_int_equal(rc_key_gen(types[i], &k), RC_OK);
+		req = make_csr(k, "dev-1.a_b:c");
+		check_csr(req, "dev-1.a_b:c", RC_OK, NULL);
+		assert_int_equal(rc_csr_check(req, "dev-1.a_b:c", NULL, 0),
+		    RC_OK);
+		X509_REQ_free(req);
+		EVP_PKEY_free(k);
+	}
+}
+
+static void
+test_check_cn(void **state)
+{
+	char cn64[65], cn65[66];
+	X509_REQ *req;
+
+	(void)state;
+	req = make_csr(key_a, "dev-1");
+	/* exact comparison: case counts, as in Azure's CN rule */
+	check_csr(req, "Dev-1", RC_EINVAL, "not the registration ID");
+	check_csr(req, "dev-1 ", RC_EINVAL, "not the registration ID");
+	check_csr(req, "dev-", RC_EINVAL, "not the registration ID");
+	X509_REQ_free(req);
+	req = raw_csr(key_a, EVP_sha256(), NULL, NULL);
+	check_csr(req, "dev-1", RC_ENOENT, "no CN");
+	X509_REQ_free(req);
+	req = raw_csr(key_a, EVP_sha256(), "dev-1", "dev-1");
+	check_csr(req, "dev-1", RC_EPARSE, "exactly one CN");
+	X509_REQ_free(req);
+	memset(cn64, 'a', 64);
+	cn64[64] = '\0';
+	req = make_csr(key_a, cn64);
+	check_csr(req, cn64, RC_OK, NULL);
+	X509_REQ_free(req);
+	memset(cn65, 'a', 65);
+	cn65[65] = '\0';
+	req = raw_csr(key_a, EVP_sha256(), cn65, NULL);
+	check_csr(req, cn64, RC_ETOOBIG, "longer than 64");
+	X509_REQ_free(req);
+}
+
+static void
+test_check_signature(void **state)
+{
+	X509_REQ *req;
+
+	(void)state;
+	req = X509_REQ_new();
+	assert_true(X509_NAME_add_entry_by_NID(X509_REQ_get_subject_name(req),
+	    NID_commonName, MBSTRING_UTF8, (const unsigned char *)"dev-1", -1,
+	    -1, 0));
+	assert_true(X509_REQ_set_pubkey(req, key_a));
+	assert_true(X509_REQ_sign(req, key_b, EVP_sha256()) > 0);
+	check_csr(req, "dev-1", RC_EBADSIG, "signature does not verify");
+	X509_REQ_free(req);
+	req = raw_csr(key_a, EVP_sha1(), "dev-1", NULL);
+	check_csr(req, "dev-1", RC_EUNSUPPORTED, "weak");
+	X509_REQ_free(req);
+}
+
+static void
+test_check_key(void **state)
+{
+	X509_REQ *req;
+	EVP_PKEY *k;
+
+	(void)state;
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	assert_non_null(k);
+	req = raw_csr(k, EVP_sha256(), "dev-1", NULL);
+	check_csr(req, "dev-1", RC_EUNSUPPORTED, "RSA-1024");
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	assert_non_null(k);
+	req = raw_csr(k, EVP_sha256(), "dev-1", NULL);
+	check_csr(req, "dev-1", RC_EUNSUPPORTED, "secp521r1");
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	assert_non_null(k);
+	req = raw_csr(k, NULL, "dev-1", NULL);
+	check_csr(req, "dev-1", RC_EUNSUPPORTED, "accepted are EC P-256");
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+}
+
+static void
+test_check_args(void **state)
+{
+	X509_REQ *req;
+	char why[8];
+
+	(void)state;
+	req = make_csr(key_a, "dev-1");
+	assert_int_equal(rc_csr_check(NULL, "dev-1", why, sizeof(why)),
+	    RC_EINVAL);
+	assert_int_equal(rc_csr_check(req, NULL, why, sizeof(why)), RC_EINVAL);
+	assert_int_equal(rc_csr_check(req, "", why, sizeof(why)), RC_EINVAL);
+	/* a short why is cut, still terminated */
+	assert_int_equal(rc_csr_check(req, "dev-2", why, sizeof(why)),
+	    RC_EINVAL);
+	assert_int_equal(strlen(why), sizeof(why) - 1);
+	assert_int_equal(rc_csr_check(req, "dev-2", why, 0), RC_EINVAL);
+	X509_REQ_free(req);
+}
+
 int
 main(void)
 {
@@ -614,6 +770,11 @@ main(void)
 	    cmocka_unit_test(test_cn_refused),
 	    cmocka_unit_test(test_version_refused),
 	    cmocka_unit_test(test_parse_each_alloc),
+	    cmocka_unit_test(test_check_accepts),
+	    cmocka_unit_test(test_check_cn),
+	    cmocka_unit_test(test_check_signature),
+	    cmocka_unit_test(test_check_key),
+	    cmocka_unit_test(test_check_args),
 	};
 
 	rc_mem_hook_openssl();
