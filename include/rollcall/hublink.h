@@ -16,7 +16,10 @@
  * address is reached under its public name.
  *
  * A link holds no mutable state after rc_hublink_parse, so any number of
- * threads may call it at once.  Responses are untrusted: bodies are capped
+ * threads may call it at once; each call opens its own connection (no
+ * reuse between calls).  libcurl runs with CURLOPT_NOSIGNAL, so the
+ * process must ignore SIGPIPE (rollcalld does); make links before starting
+ * threads (rc_hublink_parse calls curl_global_init).  Responses are untrusted: bodies are capped
  * at RC_HUBLINK_MAX_BODY, JSON goes through the strict parser, and the
  * message kept from an error body is bounded and printable.
  *
