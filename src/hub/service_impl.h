@@ -141,6 +141,8 @@ RC_MUST_CHECK int hub_device_from_json(struct hub_service *, json_t *body,
 /* Handlers, by resource. */
 void hub_devices(struct hub_req *);
 void hub_twins(struct hub_req *);
+/* PUT /twins/{id}/import: rollcall's whole-twin write. */
+void hub_twin_import(struct hub_req *, const char *device_id);
 void hub_query(struct hub_req *);
 void hub_methods(struct hub_req *, const char *device_id);
 void hub_jobs(struct hub_req *);

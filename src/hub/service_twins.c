@@ -3,6 +3,7 @@
  * (reference/azure-service-api.md §4.2, §4.4):
  *
  *	GET|PATCH|PUT	/twins/{deviceId}
+ *	PUT		/twins/{deviceId}/import  (service_twin_import.c)
  *	POST		/twins/{deviceId}/methods
  *	POST		/devices/query			(paged)
  *
@@ -146,6 +147,10 @@ hub_twins(struct hub_req *r)
 {
 	enum rc_http_method m = r->http->method;
 
+	if (r->nsegs == 3 && strcasecmp(r->segs[2], "import") == 0) {
+		hub_twin_import(r, r->segs[1]);
+		return;
+	}
 	if (r->nsegs != 2) {
 		hub_reply_error(r, 404, HUB_E_NOT_FOUND, "no such path");
 		return;
