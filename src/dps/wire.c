@@ -545,6 +545,19 @@ body_regid(json_t *j, const char *expect_id, struct rc_dpswire_register *r,
 	return RC_OK;
 }
 
+/*
+ * jansson's messages quote the input near the error ("near 'x'"): bytes
+ * outside printable ASCII become '?', so the message can go into a JSON
+ * reply and a log line as it is.
+ */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 /* §5: base64 DER PKCS#10, no PEM armour, decoded with a cap. */
 static int
 body_csr(json_t *j, struct rc_dpswire_register *r, char *why, size_t whylen)
@@ -593,6 +606,7 @@ rc_dpswire_register_parse(const uint8_t *body, size_t len,
 		return why_set(why, whylen, RC_EPARSE, "the body is empty");
 	if ((rc = rc_json_parse((const char *)body, len, RC_DPSWIRE_BODY_MAX,
 	         &j, err, sizeof(err))) != RC_OK) {
+		printable(err);
 		rc = why_set(why, whylen, rc, "the body is not JSON: %s", err);
 		goto out;
 	}
