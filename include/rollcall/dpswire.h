@@ -237,7 +237,9 @@ struct rc_dpswire_state {
  * no operation_id (Embedded C needs it), ASSIGNED without assigned_hub and
  * device_id (C needs both), FAILED without state->error_code (C maps it);
  * or a string that is not UTF-8.  The caller owns *out (json_decref); its
- * compact dump (rc_json_dump) is the MQTT payload or HTTPS body.
+ * compact dump (rc_json_dump) is the MQTT payload or HTTPS body.  It goes
+ * with 202 and a retry-after when assigning, else 200 (§2.4, §3; node's
+ * HTTPS transport fails on anything >= 300, so "failed" is a 200 too).
  */
 RC_MUST_CHECK int rc_dpswire_op_json(const char *operation_id,
     enum rc_dpswire_status, const struct rc_dpswire_state *state, json_t **out);
