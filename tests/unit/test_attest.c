@@ -754,6 +754,254 @@ test_each_alloc(void **state)
 	quiet(0);
 }
 
+/* rc_attest_gather against a store in a temporary directory. */
+static const struct rc_store_ctx owner = {"test", NULL};
+
+struct fx {
+	struct rc_store *s;
+};
+
+static void
+put_enrollment(struct rc_store *s, enum rc_enrollment_kind kind, const char *id,
+    int enabled, enum cid cert, const char *ref)
+{
+	struct rc_enrollment *in, *out = NULL;
+
+	in = rc_enrollment_new(kind);
+	assert_non_null(in);
+	in->id = rc_strdup(id);
+	in->enabled = enabled;
+	if (cert != C_NONE)
+		in->certs[RC_SLOT_PRIMARY] = store_cert(pki.x[cert]);
+	if (ref != NULL)
+		in->ca_refs[RC_SLOT_SECONDARY] = rc_strdup(ref);
+	assert_int_equal(rc_store_enrollment_put(s, &owner, in, &out, NULL),
+	    RC_OK);
+	rc_enrollment_free(out);
+	rc_enrollment_free(in);
+}
+
+static int
+store_setup(void **state)
+{
+	static int n;
+	struct rc_ca_cert ca, *out = NULL;
+	struct fx *f;
+	char uri[512];
+
+	f = rc_calloc(1, sizeof(*f));
+	assert_non_null(f);
+	snprintf(uri, sizeof(uri), "sqlite:%s-%d.db",
+	    rctest_path(rctest_tmpdir(), "attest"), ++n);
+	assert_int_equal(rc_store_open(uri, &f->s), RC_OK);
+	memset(&ca, 0, sizeof(ca));
+	ca.name = "ca-root";
+	ca.cert = store_cert(pki.x[C_ROOT]);
+	ca.verified = 1;
+	assert_int_equal(rc_store_ca_cert_put(f->s, &owner, &ca, &out), RC_OK);
+	rc_ca_cert_free(out);
+	rc_store_cert_free(ca.cert);
+	put_enrollment(f->s, RC_ENROLLMENT_INDIVIDUAL, "device-1", 1, L_DEV1_B,
+	    NULL);
+	put_enrollment(f->s, RC_ENROLLMENT_INDIVIDUAL, "device-2", 0, L_DEV1,
+	    NULL);
+	put_enrollment(f->s, RC_ENROLLMENT_GROUP, "grp-inter", 1, C_INTER,
+	    NULL);
+	put_enrollment(f->s, RC_ENROLLMENT_GROUP, "grp-ref", 1, C_NONE,
+	    "ca-root");
+	*state = f;
+	return 0;
+}
+
+static int
+store_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rc_store_close(f->s);
+	rc_free(f);
+	return 0;
+}
+
+static STACK_OF(X509) *
+chain_of(enum cid a, enum cid b)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+
+	assert_non_null(sk);
+	assert_true(sk_X509_push(sk, pki.x[a]) > 0);
+	if (b != C_NONE)
+		assert_true(sk_X509_push(sk, pki.x[b]) > 0);
+	return sk;
+}
+
+static void
+test_gather(void **state)
+{
+	struct fx *f = *state;
+	struct rc_attest_result res;
+	struct rc_attest_view v;
+	STACK_OF(X509) *sk = chain_of(L_DEV1_B, C_INTER);
+
+	assert_int_equal(rc_attest_gather(f->s, sk, "DEVICE-1", &v), RC_OK);
+	assert_non_null(v.individual);
+	assert_string_equal(v.individual->id, "device-1");
+	assert_int_equal(v.ngroups, 2);
+	assert_string_equal(v.groups[0]->id, "grp-inter");
+	assert_string_equal(v.groups[1]->id, "grp-ref");
+	assert_int_equal(v.ncas, 1);
+	assert_int_equal(v.nholders, 2);
+	assert_string_equal(v.holders[0]->id, "device-1");
+	assert_string_equal(v.holders[1]->id, "grp-inter");
+	/* The CN is "device-1": the ID must be spelled as the CN is. */
+	assert_int_equal(rc_attest(sk, "DEVICE-1", pki.now, &v, &res), RC_OK);
+	assert_int_equal(res.reason, RC_ATTEST_CN_MISMATCH);
+	rc_attest_view_free(&v);
+	assert_null(v.groups);
+	rc_attest_view_free(&v);
+	assert_int_equal(rc_attest_gather(f->s, sk, "device-1", &v), RC_OK);
+	assert_int_equal(rc_attest(sk, "device-1", pki.now, &v, &res), RC_OK);
+	assert_int_equal(res.reason, RC_ATTEST_OK);
+	assert_ptr_equal(res.enrollment, v.individual);
+	rc_attest_view_free(&v);
+	sk_X509_free(sk);
+}
+
+static void
+test_gather_decisions(void **state)
+{
+	struct fx *f = *state;
+	struct rc_attest_result res;
+	struct rc_attest_view v;
+	STACK_OF(X509) *sk;
+
+	/* S12: device-2's disabled enrollment holds this leaf. */
+	sk = chain_of(L_DEV1, C_INTER);
+	assert_int_equal(rc_attest_gather(f->s, sk, "device-1", &v), RC_OK);
+	assert_int_equal(rc_attest(sk, "device-1", pki.now, &v, &res), RC_OK);
+	assert_int_equal(res.reason, RC_ATTEST_DISABLED_CERT);
+	assert_string_equal(res.enrollment->id, "device-2");
+	rc_attest_view_free(&v);
+	sk_X509_free(sk);
+	/* No individual: the intermediate's group, leaf alone. */
+	sk = chain_of(L_PUNCT, C_NONE);
+	assert_int_equal(rc_attest_gather(f->s, sk, "dev.ice-1_a:b", &v),
+	    RC_OK);
+	assert_null(v.individual);
+	assert_int_equal(v.nholders, 0);
+	assert_int_equal(rc_attest(sk, "dev.ice-1_a:b", pki.now, &v, &res),
+	    RC_OK);
+	assert_int_equal(res.reason, RC_ATTEST_OK);
+	assert_string_equal(res.enrollment->id, "grp-inter");
+	rc_attest_view_free(&v);
+	sk_X509_free(sk);
+	/*
+	 * Without its individual enrollment, a device-1 leaf directly under
+	 * the root: the group's verified CA reference.
+	 */
+	assert_int_equal(rc_store_enrollment_delete(f->s, &owner,
+	                     RC_ENROLLMENT_INDIVIDUAL, "device-1"),
+	    RC_OK);
+	sk = chain_of(L_DEV1_ROOT, C_NONE);
+	assert_int_equal(rc_attest_gather(f->s, sk, "device-1", &v), RC_OK);
+	assert_null(v.individual);
+	assert_int_equal(rc_attest(sk, "device-1", pki.now, &v, &res), RC_OK);
+	assert_int_equal(res.reason, RC_ATTEST_OK);
+	assert_string_equal(res.enrollment->id, "grp-ref");
+	assert_int_equal(res.slot, RC_SLOT_SECONDARY);
+	assert_string_equal(res.ca_name, "ca-root");
+	rc_attest_view_free(&v);
+	sk_X509_free(sk);
+}
+
+static void
+test_gather_edges(void **state)
+{
+	struct fx *f = *state;
+	struct rc_attest_view v;
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	int i;
+
+	assert_int_equal(rc_attest_gather(f->s, NULL, "a/b", &v), RC_OK);
+	assert_null(v.individual);
+	assert_int_equal(v.nholders, 0);
+	assert_int_equal(v.ngroups, 2);
+	rc_attest_view_free(&v);
+	assert_int_equal(rc_attest_gather(f->s, sk, NULL, &v), RC_OK);
+	assert_null(v.individual);
+	rc_attest_view_free(&v);
+	/* Only RC_ATTEST_MAX_CHAIN certificates are looked up. */
+	for (i = 0; i < RC_ATTEST_MAX_CHAIN + 5; i++)
+		assert_true(sk_X509_push(sk, pki.x[L_DEV1_B]) > 0);
+	assert_int_equal(rc_attest_gather(f->s, sk, "device-1", &v), RC_OK);
+	assert_int_equal(v.nholders, RC_ATTEST_MAX_CHAIN);
+	rc_attest_view_free(&v);
+	memset(&v, 0xa5, sizeof(v));
+	assert_int_equal(rc_attest_gather(NULL, sk, "device-1", &v), RC_EINVAL);
+	assert_null(v.groups);
+	assert_int_equal(rc_attest_gather(f->s, sk, "device-1", NULL),
+	    RC_EINVAL);
+	rc_attest_view_free(NULL);
+	sk_X509_free(sk);
+}
+
+/* More groups than one page of the store's list. */
+static void
+test_gather_pages(void **state)
+{
+	struct fx *f = *state;
+	struct rc_attest_view v;
+	char id[32];
+	int i;
+
+	for (i = 0; i < 205; i++) {
+		snprintf(id, sizeof(id), "grp-many-%03d", i);
+		put_enrollment(f->s, RC_ENROLLMENT_GROUP, id, 1, C_NONE, NULL);
+	}
+	assert_int_equal(rc_attest_gather(f->s, NULL, "device-1", &v), RC_OK);
+	assert_int_equal(v.ngroups, 207);
+	assert_string_equal(v.groups[0]->id, "grp-inter");
+	assert_string_equal(v.groups[1]->id, "grp-many-000");
+	assert_string_equal(v.groups[206]->id, "grp-ref");
+	rc_attest_view_free(&v);
+}
+
+struct gather_arg {
+	struct rc_store *s;
+	STACK_OF(X509) *sk;
+};
+
+static int
+gather_once(void *arg)
+{
+	struct gather_arg *a = arg;
+	struct rc_attest_result res;
+	struct rc_attest_view v;
+	int rc;
+
+	if ((rc = rc_attest_gather(a->s, a->sk, "device-1", &v)) != RC_OK)
+		return rc;
+	rc = rc_attest(a->sk, "device-1", pki.now, &v, &res);
+	if (rc == RC_OK && res.reason != RC_ATTEST_OK)
+		rc = RC_EINVAL;
+	rc_attest_view_free(&v);
+	return rc;
+}
+
+static void
+test_gather_each_alloc(void **state)
+{
+	struct fx *f = *state;
+	struct gather_arg a = {f->s, chain_of(L_DEV1_B, C_INTER)};
+
+	quiet(1);
+	rctest_each_alloc(gather_once, &a, 0);
+	quiet(0);
+	sk_X509_free(a.sk);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, store_setup, store_teardown)
+
 int
 main(void)
 {
@@ -765,6 +1013,11 @@ main(void)
 	    cmocka_unit_test(test_id_valid),
 	    cmocka_unit_test(test_corrupt_group),
 	    cmocka_unit_test(test_each_alloc),
+	    T(test_gather),
+	    T(test_gather_decisions),
+	    T(test_gather_edges),
+	    T(test_gather_pages),
+	    T(test_gather_each_alloc),
 	};
 
 	if (!rc_mem_hook_openssl())
