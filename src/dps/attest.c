@@ -49,6 +49,10 @@ struct cand {
 	int depth;
 };
 
+static void decide(struct att *, enum rc_attest_reason,
+    const struct rc_enrollment *, enum rc_slot, const char *, ...) RC_FMT(5, 6);
+static void note(struct att *, const char *, ...) RC_FMT(2, 3);
+
 static const char *const reason_names[] = {
 #define RC_ATTEST_NAME(code, name) name,
     RC_ATTEST_REASONS(RC_ATTEST_NAME)
@@ -85,7 +89,8 @@ rc_attest_id_valid(const char *id)
 	return 1;
 }
 
-static void RC_FMT(5, 6) decide(struct att *a, enum rc_attest_reason reason,
+static void
+decide(struct att *a, enum rc_attest_reason reason,
     const struct rc_enrollment *e, enum rc_slot slot, const char *fmt, ...)
 {
 	va_list ap;
@@ -99,7 +104,8 @@ static void RC_FMT(5, 6) decide(struct att *a, enum rc_attest_reason reason,
 	va_end(ap);
 }
 
-static void RC_FMT(2, 3) note(struct att *a, const char *fmt, ...)
+static void
+note(struct att *a, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -323,7 +329,11 @@ step_individual(struct att *a)
 	return RC_OK;
 }
 
-/* issuer signed x: names chain and the signature verifies with its key. */
+/*
+ * issuer signed x: names chain and the signature verifies with its key.
+ * An allocation failure inside X509_verify also reads as "not signed"
+ * (OpenSSL 3 does not tell the two apart).
+ */
 static int
 signed_by(X509 *x, X509 *issuer)
 {
