@@ -443,6 +443,32 @@ conf_files(struct rc_wbuf *w, const char *absdir)
 	return RC_OK;
 }
 
+/*
+ * DPS assigns devices to the hubs made here, through their service API
+ * with the registryReadWrite policy, like any linked hub (DESIGN.md §1).
+ */
+static int
+conf_links(const struct init_opts *o, const struct init_keys *k,
+    struct rc_wbuf *w)
+{
+	size_t i, j;
+	int rc;
+
+	for (j = 0; j < INIT_NHUBPOL; j++)
+		if (strcmp(init_hub_policies[j].name, "registryReadWrite") == 0)
+			break;
+	if (j == INIT_NHUBPOL)
+		return RC_EINVAL;
+	for (i = 0; i < o->nhubs; i++)
+		if ((rc = rc_wbuf_printf(w,
+		         "link-hub \"HostName=%s;SharedAccessKeyName=%s;"
+		         "SharedAccessKey=%s\"\n",
+		         o->hubs[i].host, init_hub_policies[j].name,
+		         k->hub[i][j])) != RC_OK)
+			return rc;
+	return RC_OK;
+}
+
 static int
 conf_policies(const struct init_opts *o, const struct init_keys *k,
     struct rc_wbuf *w)
@@ -466,7 +492,7 @@ conf_policies(const struct init_opts *o, const struct init_keys *k,
 			    RC_OK)
 				return rc;
 	}
-	return RC_OK;
+	return conf_links(o, k, w);
 }
 
 int

@@ -90,6 +90,11 @@ static const struct rc_conf_opt table[] = {
     OPT("hub-policy", RC_CONF_LIST, hub_policy, 4, 4, NULL, NULL,
         RC_CONF_REPEAT | RC_CONF_SECRET,
         "hub shared access policy: HUB NAME RIGHTS KEY"),
+    OPT("link-hub", RC_CONF_LIST, link_hub, 1, 1, NULL, NULL,
+        RC_CONF_REPEAT | RC_CONF_SECRET,
+        "a hub DPS assigns devices to: its service connection string "
+        "(HostName=...;SharedAccessKeyName=...;SharedAccessKey=...), with "
+        "RegistryWrite; the first is the default"),
     OPT("user", RC_CONF_STRING, user, 0, 0, NULL, NULL, 0,
         "user to run as after binding (when started as root)"),
     {NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL},

@@ -70,6 +70,7 @@ struct config {
 	struct rc_strlist dps_policy; /* NAME RIGHTS KEY, flattened */
 	struct rc_strlist hub; /* NAME HOSTNAME, flattened */
 	struct rc_strlist hub_policy; /* HUB NAME RIGHTS KEY, flattened */
+	struct rc_strlist link_hub; /* connection strings */
 	char *user;
 
 	/* Derived by config_load once the table has parsed. */
@@ -137,6 +138,10 @@ struct router {
 	const struct config *cfg;
 	struct role_service services[ROUTER_MAX_SERVICES];
 	size_t nservices;
+	/* The DPS device API (paths under the ID scope), or NULL: 404. */
+	void (
+	    *device)(void *, const struct rc_http_req *, struct rc_http_resp *);
+	void *device_arg;
 	time_t (*now)(time_t *); /* time(3); tests substitute a clock */
 };
 
@@ -178,8 +183,18 @@ RC_MUST_CHECK int auth_sas(const struct rc_http_req *, const struct rc_policy *,
  * caller stops them with roles_stop after the workers are gone.
  */
 struct hub;
+struct dps_prov;
+struct roles_env {
+	/* "addr:port" of this process's HTTPS listener, for linked hubs that
+	 * this process serves itself. */
+	const char *self_https;
+	/* The CA role's signer for CSRs (signer.h), or NULL. */
+	struct signer *signer;
+};
 RC_MUST_CHECK int roles_start(const struct config *, struct rc_store *,
-    struct router *, void **state);
+    struct router *, const struct roles_env *, void **state);
+/* The DPS device registration engine, or NULL without the DPS role. */
+struct dps_prov *roles_dps_prov(void *state);
 void roles_stop(void *state);
 /* The hubs the hub role runs (none without it). */
 void roles_hubs(void *state, struct hub *const **hubs, size_t *n);
@@ -218,6 +233,7 @@ struct workers_config {
 	SSL_CTX *mqtt_ctx;
 	struct hub *const *hubs; /* the hub role's hubs, for MQTT */
 	size_t nhubs;
+	struct dps_prov *dps; /* DPS over MQTT, or NULL */
 	int n;
 };
 

@@ -1,6 +1,8 @@
 /*
  * MQTT connections of the hub role on the worker loops (DESIGN.md §5;
- * reference/azure-device-wire.md §6).
+ * reference/azure-device-wire.md §6), and of the DPS role: a CONNECT
+ * whose username is "{idScope}/registrations/..." turns the connection
+ * into a DPS one (dps/msession.h, §2), served by the same framing.
  *
  * A connection: TLS handshake (bounded by request-timeout, as on the
  * HTTPS port), then a struct hub_session that reads framed packets.  The
@@ -28,6 +30,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 
+#include "dps/msession.h"
 #include "hub/hub.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
@@ -55,6 +58,8 @@ mqttd_conn_close(struct conn *c, const char *why)
 	struct bufferevent *bev = c->bev;
 
 	rc_log_debug("%s: mqtt: closing: %s", conn_peer(c), why);
+	dps_msession_free(c->dsess);
+	c->dsess = NULL;
 	if (c->sess != NULL) {
 		hub_session_set_conn(c->sess, NULL);
 		hub_session_closed(c->sess);
@@ -95,21 +100,65 @@ set_read_timeout(struct conn *c, int seconds)
 	bufferevent_set_timeouts(c->bev, &rt, &c->w->ws->timeout);
 }
 
+/*
+ * A first packet that is a DPS CONNECT: the hub session (not in any hub's
+ * table before CONNECT) gives way to a DPS one.  0 if it is not one.
+ */
+static int
+become_dps(struct conn *c, const struct rc_mqtt_fixed *hdr, const uint8_t *p,
+    size_t total)
+{
+	struct dps_prov *dps = c->w->ws->c.dps;
+	STACK_OF(X509) *chain;
+
+	if (dps == NULL || c->dsess != NULL || hdr->type != RC_MQTT_CONNECT ||
+	    (c->sess != NULL && hub_session_timeout(c->sess) != 0) ||
+	    !dps_msession_is_dps(dps, p, total))
+		return 0;
+	chain = tls_peer_chain(c->ssl);
+	c->dsess = dps_msession_new(dps, chain, conn_peer(c));
+	sk_X509_free(chain);
+	if (c->dsess == NULL)
+		return 0;
+	if (c->sess != NULL) {
+		hub_session_set_conn(c->sess, NULL);
+		hub_session_closed(c->sess);
+		hub_session_unref(c->sess);
+		c->sess = NULL;
+	}
+	return 1;
+}
+
+static int
+session_timeout(const struct conn *c)
+{
+	if (c->dsess != NULL)
+		return dps_msession_timeout(c->dsess);
+	return c->sess != NULL ? hub_session_timeout(c->sess) : 0;
+}
+
 /* Hands one framed packet to the session and writes its answers. */
 static int
 one_packet(struct conn *c, const struct rc_mqtt_fixed *hdr, const uint8_t *p,
     size_t total)
 {
 	struct rc_wbuf out;
-	int before = hub_session_timeout(c->sess), rc;
+	int before, rc;
 
+	become_dps(c, hdr, p, total);
+	before = session_timeout(c);
 	rc_wbuf_init(&out, MQTT_REPLY_MAX);
-	rc = hub_session_packet(c->sess, hdr, p, total, &out);
+	if (c->dsess != NULL)
+		rc = dps_msession_packet(c->dsess, hdr, p, total, &out);
+	else if (c->sess != NULL)
+		rc = hub_session_packet(c->sess, hdr, p, total, &out);
+	else
+		rc = RC_ENOMEM;
 	if (out.len > 0 && bufferevent_write(c->bev, out.data, out.len) != 0)
 		rc = RC_ENOMEM;
 	rc_wbuf_free(&out);
-	if (rc == RC_OK && before == 0 && hub_session_timeout(c->sess) > 0)
-		set_read_timeout(c, hub_session_timeout(c->sess));
+	if (rc == RC_OK && before == 0 && session_timeout(c) > 0)
+		set_read_timeout(c, session_timeout(c));
 	return rc;
 }
 
@@ -209,10 +258,9 @@ mqtt_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		rc_log_info("%s: mqtt: %s", conn_peer(c),
-		    c->sess == NULL ? "handshake timeout"
-		        : hub_session_timeout(c->sess) == 0
-		        ? "no CONNECT in time"
-		        : "keepalive expired");
+		    c->sess == NULL && c->dsess == NULL ? "handshake timeout"
+		        : session_timeout(c) == 0       ? "no CONNECT in time"
+		                                        : "keepalive expired");
 		mqttd_conn_close(c, "timeout");
 		return;
 	}

@@ -7,18 +7,27 @@
  * (localhost, an IP literal, the DPS name: one host may carry both, routed
  * by path).  The service API writes through the hub's credential cache and
  * reaches the sessions through struct hub_session_ops (session_ops.c).
- * The CA role comes with a later issue.
+ * The DPS role also runs the device registration engine (dps/prov.h)
+ * over its linked hubs (`link-hub` lines), reached by devices through the
+ * router's device hook (HTTPS) and mqttd.c (MQTT); it signs CSRs through
+ * the CA role's signer process when there is one.
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daemon.h"
+#include "dps/device_api.h"
 #include "dps/dps.h"
+#include "dps/prov.h"
 #include "hub/auth.h"
 #include "hub/hub.h"
 #include "hub/service.h"
 #include "hub/session_ops.h"
+#include "rollcall/hublink.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
+#include "signer.h"
 
 struct role_hub {
 	struct hub *hub;
@@ -28,6 +37,9 @@ struct role_hub {
 
 struct roles {
 	struct dps *dps;
+	struct dps_prov *prov;
+	struct rc_hublink **links;
+	size_t nlinks;
 	struct role_hub *hubs;
 	struct hub **sessions; /* hubs[i].hub, as the workers want them */
 	size_t nhubs;
@@ -76,6 +88,109 @@ start_dps(const struct config *cfg, struct rc_store *store,
 		rc_log_warnx("dps: no dps-policy in the config: every service "
 		             "call will be refused");
 	return router_add_service(router, &svc);
+}
+
+static void
+device_handle(void *arg, const struct rc_http_req *req,
+    struct rc_http_resp *resp)
+{
+	dps_device_handle(arg, req, resp);
+}
+
+/* dps_sign_fn over the signer process. */
+static int
+sign_csr(void *arg, const uint8_t *csr, size_t len, const char *cn,
+    STACK_OF(X509) **chain, char *why, size_t whysize)
+{
+	struct signer_result res;
+	int rc;
+
+	*chain = NULL;
+	memset(&res, 0, sizeof(res));
+	rc = signer_sign(arg, csr, len, cn, 0, &res);
+	snprintf(why, whysize, "%s", res.why);
+	if (rc == RC_OK) {
+		*chain = res.chain;
+		return RC_OK;
+	}
+	if (res.chain != NULL)
+		sk_X509_pop_free(res.chain, X509_free);
+	return res.refused ? RC_EINVAL : rc;
+}
+
+/* Is host one of the hubs this process serves? */
+static int
+hub_is_ours(const struct config *cfg, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nhubs; i++)
+		if ((cfg->roles_mask & ROLE_HUB) != 0 &&
+		    strcasecmp(cfg->hubs[i].host, host) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+link_hubs(const struct config *cfg, const struct roles_env *env,
+    struct roles *r)
+{
+	struct rc_hublink *l;
+	char why[256];
+	size_t i;
+	int rc;
+
+	if (cfg->link_hub.n == 0)
+		return RC_OK;
+	if ((r->links = rc_calloc(cfg->link_hub.n, sizeof(*r->links))) == NULL)
+		return RC_ENOMEM;
+	for (i = 0; i < cfg->link_hub.n; i++) {
+		rc = rc_hublink_parse(cfg->link_hub.v[i], NULL,
+		    cfg->trust_bundle, &l, why, sizeof(why));
+		/* A hub of this very process is reached on our own port. */
+		if (rc == RC_OK && env->self_https != NULL &&
+		    hub_is_ours(cfg, rc_hublink_get0_host(l))) {
+			rc_hublink_free(l);
+			rc = rc_hublink_parse(cfg->link_hub.v[i],
+			    env->self_https, cfg->trust_bundle, &l, why,
+			    sizeof(why));
+		}
+		if (rc != RC_OK) {
+			rc_log_warnx("link-hub #%zu: %s", i + 1, why);
+			return rc;
+		}
+		r->links[r->nlinks++] = l;
+		rc_log_info("dps: linked hub %s%s", rc_hublink_get0_host(l),
+		    i == 0 ? " (default)" : "");
+	}
+	return RC_OK;
+}
+
+static int
+start_prov(const struct config *cfg, struct rc_store *store,
+    struct router *router, const struct roles_env *env, struct roles *r)
+{
+	struct dps_prov_config pc;
+	int rc;
+
+	if ((rc = link_hubs(cfg, env, r)) != RC_OK)
+		return rc;
+	if (r->nlinks == 0)
+		rc_log_warnx("dps: no link-hub in the config: devices will be "
+		             "attested but cannot be assigned");
+	memset(&pc, 0, sizeof(pc));
+	pc.id_scope = cfg->id_scope;
+	pc.links = r->links;
+	pc.nlinks = r->nlinks;
+	if (env->signer != NULL) {
+		pc.sign = sign_csr;
+		pc.sign_arg = env->signer;
+	}
+	if ((rc = dps_prov_new(&pc, store, &r->prov)) != RC_OK)
+		return rc;
+	router->device = device_handle;
+	router->device_arg = r->prov;
+	return RC_OK;
 }
 
 static int
@@ -181,7 +296,7 @@ start_hubs(const struct config *cfg, struct rc_store *store,
 
 int
 roles_start(const struct config *cfg, struct rc_store *store,
-    struct router *router, void **state)
+    struct router *router, const struct roles_env *env, void **state)
 {
 	struct roles *r;
 	int rc = RC_OK;
@@ -190,7 +305,8 @@ roles_start(const struct config *cfg, struct rc_store *store,
 	if ((r = rc_calloc(1, sizeof(*r))) == NULL)
 		return RC_ENOMEM;
 	if ((cfg->roles_mask & ROLE_DPS) != 0 &&
-	    (rc = start_dps(cfg, store, router, r)) != RC_OK)
+	    ((rc = start_dps(cfg, store, router, r)) != RC_OK ||
+	        (rc = start_prov(cfg, store, router, env, r)) != RC_OK))
 		goto out;
 	if ((cfg->roles_mask & ROLE_HUB) != 0 &&
 	    (rc = start_hubs(cfg, store, router, r)) != RC_OK)
@@ -210,6 +326,11 @@ roles_stop(void *state)
 
 	if (r == NULL)
 		return;
+	/* the engine first: its assigners call the hubs' service APIs */
+	dps_prov_free(r->prov);
+	for (i = 0; i < r->nlinks; i++)
+		rc_hublink_free(r->links[i]);
+	rc_free(r->links);
 	/* the services first: they borrow their hub's cache and sessions */
 	for (i = 0; i < r->nhubs; i++)
 		hub_service_free(r->hubs[i].service);
@@ -219,6 +340,12 @@ roles_stop(void *state)
 	rc_free(r->hubs);
 	dps_free(r->dps);
 	rc_free(r);
+}
+
+struct dps_prov *
+roles_dps_prov(void *state)
+{
+	return state != NULL ? ((struct roles *)state)->prov : NULL;
 }
 
 void

@@ -58,6 +58,7 @@ struct daemon {
 	void *roles;
 	struct workers *workers;
 	struct signer *signer;
+	char self_https[80]; /* our HTTPS listener, for linked local hubs */
 };
 
 static __attribute__((noreturn)) void
@@ -159,10 +160,38 @@ start_signer(struct daemon *d)
 	rc_log_info("signer running as pid %ld", (long)signer_pid(d->signer));
 }
 
+/*
+ * "addr:port" of our first HTTPS listener, by which DPS reaches the hubs
+ * of this very process; a wildcard bind is reached on loopback.
+ */
+static void
+self_https(const struct daemon *d, char *out, size_t outsize)
+{
+	const char *a, *port;
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < d->nlisteners; i++) {
+		if (d->listeners[i].kind != LISTEN_HTTPS)
+			continue;
+		a = d->listeners[i].addr;
+		if ((port = strrchr(a, ':')) == NULL)
+			return;
+		if (strncmp(a, "0.0.0.0:", 8) == 0)
+			snprintf(out, outsize, "127.0.0.1%s", port);
+		else if (strncmp(a, "[::]:", 5) == 0)
+			snprintf(out, outsize, "[::1]%s", port);
+		else
+			snprintf(out, outsize, "%s", a);
+		return;
+	}
+}
+
 static void
 start(struct daemon *d, int debug, int verbose)
 {
 	struct workers_config wc;
+	struct roles_env env;
 	int rc;
 
 	listeners_open(d->cfg, &d->listeners, &d->nlisteners);
@@ -171,7 +200,10 @@ start(struct daemon *d, int debug, int verbose)
 	if ((rc = rc_store_open(d->cfg->store, &d->store)) != RC_OK)
 		rc_fatalx("store %s: %s", d->cfg->store, rc_strerror(rc));
 	router_init(&d->router, d->cfg);
-	if ((rc = roles_start(d->cfg, d->store, &d->router, &d->roles)) !=
+	self_https(d, d->self_https, sizeof(d->self_https));
+	env.self_https = d->self_https[0] != '\0' ? d->self_https : NULL;
+	env.signer = d->signer;
+	if ((rc = roles_start(d->cfg, d->store, &d->router, &env, &d->roles)) !=
 	    RC_OK)
 		rc_fatalx("cannot start the roles: %s", rc_strerror(rc));
 	memset(&wc, 0, sizeof(wc));
@@ -182,6 +214,7 @@ start(struct daemon *d, int debug, int verbose)
 	wc.https_ctx = d->https_ctx;
 	wc.mqtt_ctx = d->mqtt_ctx;
 	roles_hubs(d->roles, &wc.hubs, &wc.nhubs);
+	wc.dps = roles_dps_prov(d->roles);
 	wc.n = config_workers(d->cfg);
 	/* From here on only the workers can fail; the log leaves stderr
 	 * before they run, so no thread logs while it switches. */

@@ -6,7 +6,8 @@
  *              localhost, or an IP literal; anything else is 404, the
  *              same 404 as an unknown path, so a scan learns nothing
  *              about which names exist.
- *  /{idScope}/...            DPS device API (not served yet: 404, DPS body)
+ *  /{idScope}/...            DPS device API (dps/device_api.c): no SAS,
+ *                            the device is its TLS client certificate
  *  service paths of a role   SAS authentication, then the role's handler
  *  /devices /twins /jobs /events
  *                            hub service API of the hub whose host name is
@@ -251,9 +252,10 @@ router_handle(const struct router *r, const struct rc_http_req *req,
 	}
 	if ((cfg->roles_mask & ROLE_DPS) != 0 && cfg->id_scope != NULL &&
 	    first_segment_is(req->path, cfg->id_scope)) {
-		dps_error(r, resp, 404, 404000,
-		    "The device registration API is not available on this "
-		    "server yet");
+		if (r->device != NULL)
+			r->device(r->device_arg, req, resp);
+		else
+			dps_error(r, resp, 404, 404000, "Not found");
 		return;
 	}
 	for (i = 0; i < r->nservices; i++) {

@@ -17,6 +17,7 @@
 
 #include "daemon.h"
 
+struct dps_msession;
 struct hub_session;
 struct mqttd_cmd;
 
@@ -36,6 +37,7 @@ struct conn {
 	int linked;
 	char peer[64];
 	struct hub_session *sess; /* MQTT: the hub session, once TLS is up */
+	struct dps_msession *dsess; /* MQTT: a DPS device, after CONNECT */
 	int closing; /* MQTT: the last bytes are going out, then close */
 	TAILQ_ENTRY(conn) entry;
 };

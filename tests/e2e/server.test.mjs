@@ -130,8 +130,16 @@ describe('rollcalld server core', () => {
     const hub = await request(d, { path: '/devices/d1' });
     assert.equal(hub.status, 404);
     assert.match(hub.json.Message, /^ErrorCode:NotFound;/);
-    const device = await request(d, { method: 'PUT', path: '/0ne00E2E0E2/registrations/d1/register', body: '{}' });
-    assert.equal(device.status, 404);
+    // The device API answers there: without a client certificate, 401.
+    const device = await request(d, {
+      method: 'PUT', path: '/0ne00E2E0E2/registrations/d1/register?api-version=2019-03-31', body: '{}',
+    });
+    assert.equal(device.status, 401);
+    assert.equal(device.json.errorCode, 401002);
+    const other = await request(d, {
+      method: 'PUT', path: '/0ne00E2E0E2x/registrations/d1/register?api-version=2019-03-31', body: '{}',
+    });
+    assert.equal(other.status, 404);
   });
 
   it('answers 413 to a body over max-body and keeps serving', async () => {

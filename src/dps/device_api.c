@@ -1,0 +1,68 @@
+/*
+ * DPS over HTTPS (reference/azure-device-wire.md §3): the register and
+ * poll requests of the device API, read by dpswire and answered by the
+ * registration engine (prov.h).  No Authorization header: the device is
+ * its TLS client certificate.  The answer is always JSON (node parses
+ * nothing else), with a lowercase retry-after on 202.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dps/device_api.h"
+#include "rollcall/dpswire.h"
+#include "rollcall/log.h"
+
+static void
+error(struct rc_http_resp *resp, int code, const char *message)
+{
+	json_t *j = NULL;
+	char s[16];
+
+	if (rc_dpswire_error_json(code, message, NULL, time(NULL), &j) !=
+	        RC_OK ||
+	    rc_http_resp_json(resp, code / 1000, j) != RC_OK)
+		rc_http_resp_status(resp, 500);
+	snprintf(s, sizeof(s), "%d", code);
+	if (resp->status == code / 1000 &&
+	    rc_http_resp_header(resp, "x-ms-error-code", s) != RC_OK)
+		rc_http_resp_status(resp, 500);
+	json_decref(j);
+}
+
+void
+dps_device_handle(struct dps_prov *p, const struct rc_http_req *req,
+    struct rc_http_resp *resp)
+{
+	struct rc_dpswire_http h;
+	struct dps_answer a;
+	char why[RC_DPSWIRE_WHY_SIZE], ra[16];
+	int rc;
+
+	rc = rc_dpswire_http(req, &h, why, sizeof(why));
+	if (rc == RC_ENOENT ||
+	    (rc == RC_OK && strcmp(h.scope, dps_prov_id_scope(p)) != 0)) {
+		error(resp, 404000, "Not found");
+		return;
+	}
+	if (rc == RC_EUNSUPPORTED) {
+		error(resp, 405000, why);
+		return;
+	}
+	if (rc != RC_OK) {
+		error(resp, 400001, why);
+		return;
+	}
+	if (h.op == RC_DPSWIRE_REGISTER)
+		dps_prov_register(p, req->peer_chain, h.registration_id,
+		    req->body, req->body_len, &a);
+	else
+		dps_prov_poll(p, req->peer_chain, h.registration_id,
+		    h.operation_id, &a);
+	if (rc_http_resp_json(resp, a.status, a.body) != RC_OK)
+		rc_http_resp_status(resp, 500);
+	snprintf(ra, sizeof(ra), "%d", a.retry_after);
+	if (resp->status == a.status && a.retry_after > 0 &&
+	    rc_http_resp_header(resp, "retry-after", ra) != RC_OK)
+		rc_http_resp_status(resp, 500);
+	dps_answer_free(&a);
+}
