@@ -202,7 +202,8 @@ mqtt_read(struct bufferevent *bev, void *arg)
 			rc_log_info("%s: mqtt: %s packet: closing",
 			    conn_peer(c),
 			    rc == RC_ETOOBIG ? "oversized" : "malformed");
-			mqttd_conn_close(c, "bad packet");
+			/* What earlier packets were answered still goes out. */
+			close_after_flush(c);
 			return;
 		}
 		rc = one_packet(c, &hdr, p, total);
