@@ -53,8 +53,8 @@ dps_device_handle(struct dps_prov *p, const struct rc_http_req *req,
 		return;
 	}
 	if (h.op == RC_DPSWIRE_REGISTER)
-		dps_prov_register(p, req->peer_chain, h.registration_id,
-		    req->body, req->body_len, &a);
+		dps_prov_register(p, DPS_HTTPS, req->peer_chain,
+		    h.registration_id, req->body, req->body_len, &a);
 	else
 		dps_prov_poll(p, req->peer_chain, h.registration_id,
 		    h.operation_id, &a);

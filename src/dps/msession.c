@@ -219,8 +219,8 @@ on_publish(struct dps_msession *s, const uint8_t *pkt, size_t len,
 	    (rc = rc_mqtt_encode_puback(out, pub.packet_id)) != RC_OK)
 		return rc;
 	if (t.op == RC_DPSWIRE_REGISTER)
-		dps_prov_register(s->p, s->chain, s->regid, pub.payload.p,
-		    pub.payload.len, &a);
+		dps_prov_register(s->p, DPS_MQTT, s->chain, s->regid,
+		    pub.payload.p, pub.payload.len, &a);
 	else
 		dps_prov_poll(s->p, s->chain, s->regid, t.operation_id, &a);
 	rc = reply(s, t.rid, &a, out);

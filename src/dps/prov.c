@@ -8,10 +8,13 @@
  * under the lock, and only once it is finished, so a poll never sees one
  * half-done.
  *
- * Bounds: at most OP_MAX operations exist; past that a register is
- * answered "try again" (MQTT 429 + retry-after, which every MQTT SDK
- * retries; over HTTPS the same, as there is nothing better to say to a
- * client when the server is full).  Finished operations are kept OP_TTL
+ * Bounds: at most OP_MAX operations exist for MQTT devices; past that a
+ * register is answered 429 + retry-after, which every MQTT SDK retries.
+ * node's HTTPS client takes any status >= 300 as final, so HTTPS devices
+ * are still queued (and told to wait longer) up to OP_MAX_HTTPS, and only
+ * then refused with 503.  The queue is the registration rate limit: the
+ * assigners work at the pace the hubs allow, and retry-after grows with
+ * the queue (RETRY_PER_QUEUED).  Finished operations are kept OP_TTL
  * seconds for the device's last poll.
  */
 #include <string.h>
@@ -26,7 +29,11 @@
 #include "rollcall/x509.h"
 
 #define OP_MAX 100000
+#define OP_MAX_HTTPS (2 * OP_MAX)
 #define OP_TTL 600
+/* One more second of retry-after per this many queued operations. */
+#define RETRY_PER_QUEUED 200
+#define RETRY_AFTER_MAX 60
 #define RETRY_AFTER_DEFAULT 2
 #define ASSIGNERS_DEFAULT 2
 
@@ -35,6 +42,7 @@
 #define E_NOT_FOUND 404001
 #define E_UNAUTHORIZED 401002
 #define E_BUSY 429001
+#define E_FULL 503001
 #define E_INTERNAL 500001
 
 static unsigned
@@ -77,6 +85,7 @@ expire(struct dps_prov *p, time_t now)
 		if (op->state == OP_QUEUED || now - op->finished < OP_TTL)
 			continue;
 		LIST_REMOVE(op, bucket);
+		LIST_REMOVE(op, rbucket);
 		TAILQ_REMOVE(&p->ages, op, age);
 		p->nops--;
 		op_free(op);
@@ -95,6 +104,28 @@ find(struct dps_prov *p, const char *id)
 	return NULL;
 }
 
+/* The operation still in the works for this device, if any.  Lock held. */
+static struct op *
+find_queued(struct dps_prov *p, const char *regid, const char *leaf_sha256)
+{
+	struct op *op;
+
+	LIST_FOREACH(op, &p->regs[bucket_of(regid)], rbucket)
+	if (op->state == OP_QUEUED && strcmp(op->regid, regid) == 0 &&
+	    strcmp(op->res.leaf_sha256, leaf_sha256) == 0)
+		return op;
+	return NULL;
+}
+
+/* Seconds a device should wait before it polls.  Lock held. */
+static int
+retry_after(const struct dps_prov *p)
+{
+	size_t n = (size_t)p->retry_after + p->nqueued / RETRY_PER_QUEUED;
+
+	return n > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)n;
+}
+
 static void *
 assigner_main(void *arg)
 {
@@ -109,6 +140,7 @@ assigner_main(void *arg)
 			break;
 		op = TAILQ_FIRST(&p->queue);
 		TAILQ_REMOVE(&p->queue, op, queue);
+		p->nqueued--;
 		pthread_mutex_unlock(&p->mu);
 		assign_run(p, op);
 		pthread_mutex_lock(&p->mu);
@@ -150,12 +182,16 @@ dps_prov_new(const struct dps_prov_config *cfg, struct rc_store *store,
 	    cfg->retry_after > 0 ? cfg->retry_after : RETRY_AFTER_DEFAULT;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	for (i = 0; i < OP_BUCKETS; i++)
+	for (i = 0; i < OP_BUCKETS; i++) {
 		LIST_INIT(&p->ops[i]);
+		LIST_INIT(&p->regs[i]);
+	}
 	TAILQ_INIT(&p->queue);
 	TAILQ_INIT(&p->ages);
-	n = cfg->assigners > 0 ? (size_t)cfg->assigners : ASSIGNERS_DEFAULT;
-	if ((p->threads = rc_calloc(n, sizeof(*p->threads))) == NULL) {
+	n = cfg->assigners > 0    ? (size_t)cfg->assigners
+	    : cfg->assigners == 0 ? ASSIGNERS_DEFAULT
+	                          : 0;
+	if ((p->threads = rc_calloc(n + 1, sizeof(*p->threads))) == NULL) {
 		dps_prov_free(p);
 		return RC_ENOMEM;
 	}
@@ -221,8 +257,8 @@ answer_error(struct dps_answer *a, int code, const char *message)
 		a->status = 500;
 		a->body = json_object();
 	}
-	if (code == E_BUSY)
-		a->retry_after = 5;
+	if (code == E_BUSY || code == E_FULL)
+		a->retry_after = RETRY_AFTER_MAX;
 }
 
 static void
@@ -287,10 +323,12 @@ op_new(struct dps_prov *p, STACK_OF(X509) *chain, const char *regid,
 }
 
 void
-dps_prov_register(struct dps_prov *p, STACK_OF(X509) *chain, const char *regid,
-    const uint8_t *body, size_t len, struct dps_answer *a)
+dps_prov_register(struct dps_prov *p, enum dps_transport tr,
+    STACK_OF(X509) *chain, const char *regid, const uint8_t *body, size_t len,
+    struct dps_answer *a)
 {
 	struct rc_dpswire_register *reg = NULL;
+	struct op *dup;
 	struct rc_attest_view view;
 	struct rc_attest_result res;
 	char why[RC_DPSWIRE_WHY_SIZE];
@@ -337,21 +375,36 @@ dps_prov_register(struct dps_prov *p, STACK_OF(X509) *chain, const char *regid,
 	}
 	pthread_mutex_lock(&p->mu);
 	expire(p, time(NULL));
-	if (p->nops >= OP_MAX) {
+	if ((dup = find_queued(p, regid, res.leaf_sha256)) != NULL) {
+		answer_op(a, dup->id, RC_DPSWIRE_ASSIGNING, NULL, 202,
+		    retry_after(p));
 		pthread_mutex_unlock(&p->mu);
-		answer_error(a, E_BUSY, "too many registrations in progress");
+		goto out;
+	}
+	if (p->nops >= (tr == DPS_MQTT ? OP_MAX : OP_MAX_HTTPS)) {
+		pthread_mutex_unlock(&p->mu);
+		rc_log_warnx("dps: %s: %zu registrations in progress, refusing",
+		    regid, p->nops);
+		if (tr == DPS_MQTT)
+			answer_error(a, E_BUSY,
+			    "too many registrations in progress");
+		else
+			answer_error(a, E_FULL,
+			    "too many registrations in progress");
 		goto out;
 	}
 	LIST_INSERT_HEAD(&p->ops[bucket_of(op->id)], op, bucket);
+	LIST_INSERT_HEAD(&p->regs[bucket_of(op->regid)], op, rbucket);
 	TAILQ_INSERT_TAIL(&p->ages, op, age);
 	TAILQ_INSERT_TAIL(&p->queue, op, queue);
 	p->nops++;
+	p->nqueued++;
 	pthread_cond_signal(&p->cv);
 	rc_log_info("dps: %s: attested (%s %s), operation %s", regid,
 	    res.enrollment->kind == RC_ENROLLMENT_GROUP ? "group"
 	                                                : "enrollment",
 	    res.enrollment->id, op->id);
-	answer_op(a, op->id, RC_DPSWIRE_ASSIGNING, NULL, 202, p->retry_after);
+	answer_op(a, op->id, RC_DPSWIRE_ASSIGNING, NULL, 202, retry_after(p));
 	op = NULL;
 	pthread_mutex_unlock(&p->mu);
 out:
@@ -457,7 +510,7 @@ dps_prov_poll(struct dps_prov *p, STACK_OF(X509) *chain, const char *regid,
 	op->last_poll = time(NULL);
 	if (op->state == OP_QUEUED)
 		answer_op(a, op->id, RC_DPSWIRE_ASSIGNING, NULL, 202,
-		    p->retry_after);
+		    retry_after(p));
 	else
 		answer_done(op, a);
 	pthread_mutex_unlock(&p->mu);

@@ -49,7 +49,7 @@ struct dps_prov_config {
 	dps_sign_fn *sign; /* NULL: a registration with a CSR fails */
 	void *sign_arg;
 	int retry_after; /* seconds a device waits between polls; 0: 2 */
-	int assigners; /* threads; 0: 2 */
+	int assigners; /* threads; 0: 2; < 0: none (operations stay queued) */
 };
 
 /* What to send back: an HTTP status, a JSON body, a retry-after (0: none). */
@@ -67,14 +67,27 @@ void dps_prov_free(struct dps_prov *);
 const char *dps_prov_id_scope(const struct dps_prov *);
 
 /*
+ * How a device came: the SDKs tolerate different answers when the server
+ * is full (reference/azure-device-wire.md §2.4, §3): MQTT clients retry a
+ * 429 after retry-after, while any status >= 300 is fatal to node's HTTPS
+ * client.
+ */
+enum dps_transport { DPS_MQTT, DPS_HTTPS };
+
+/*
  * A register request from the device whose TLS chain (leaf first) is
  * chain, for registration_id (the path's or the MQTT username's), with
  * the request body.  Always fills ans.  Thread-safe; does not block on
  * anything but the store.
+ *
+ * A device that registers again while its previous request is still
+ * being assigned (same ID, same certificate) gets that operation back
+ * rather than a second one.  The retry-after of a 202 grows with the
+ * queue, so that devices poll less when assignment falls behind.
  */
-void dps_prov_register(struct dps_prov *, STACK_OF(X509) *chain,
-    const char *registration_id, const uint8_t *body, size_t len,
-    struct dps_answer *ans);
+void dps_prov_register(struct dps_prov *, enum dps_transport,
+    STACK_OF(X509) *chain, const char *registration_id, const uint8_t *body,
+    size_t len, struct dps_answer *ans);
 /* A poll for operation_id.  Always fills ans.  Thread-safe. */
 void dps_prov_poll(struct dps_prov *, STACK_OF(X509) *chain,
     const char *registration_id, const char *operation_id,

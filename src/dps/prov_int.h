@@ -35,7 +35,8 @@ struct op {
 	size_t nissued;
 	int error_code;
 	char error_message[256];
-	LIST_ENTRY(op) bucket;
+	LIST_ENTRY(op) bucket; /* by id */
+	LIST_ENTRY(op) rbucket; /* by registration ID */
 	TAILQ_ENTRY(op) queue;
 	TAILQ_ENTRY(op) age;
 };
@@ -53,9 +54,11 @@ struct dps_prov {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	LIST_HEAD(, op) ops[OP_BUCKETS];
+	LIST_HEAD(, op) regs[OP_BUCKETS];
 	TAILQ_HEAD(, op) queue; /* waiting for an assigner */
 	TAILQ_HEAD(, op) ages; /* every op, oldest first */
 	size_t nops;
+	size_t nqueued;
 	int stopping;
 	pthread_t *threads;
 	size_t nthreads;
