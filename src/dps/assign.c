@@ -2,7 +2,7 @@
  * What an assigner thread does for one attested registration (prov.h):
  *
  * 1. the hub: the enrollment's iotHubs (hashed over the registration ID),
- *    else its iotHubHostName, else every linked hub (hashed); with
+ *    else its iotHubHostName, else the default hub (the first linked); with
  *    reprovisionPolicy.updateHubAssignment false a device keeps the hub
  *    it has (S10);
  * 2. the credential: the presented leaf's SHA-256 thumbprint, or, with a
@@ -123,10 +123,9 @@ pick_hub(struct dps_prov *p, struct op *op, const struct rc_registration *old,
 			    host);
 		n++;
 	}
-	for (i = 0; n == 0 && i < p->nlinks && i < 64; i++)
-		cand[i] = p->links[i];
-	if (n == 0)
-		n = i;
+	/* Neither: the default hub, the first linked one. */
+	if (n == 0 && p->nlinks > 0)
+		cand[n++] = p->links[0];
 	if (n == 0)
 		return fail(op, E_HUB_NOT_SPECIFIED,
 		    "no hub is linked to this DPS");
