@@ -39,6 +39,10 @@ int cmd_twin(int argc, char **argv);
 int cmd_method(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_roll(int argc, char **argv);
+int cmd_disallow(int argc, char **argv);
+int cmd_reissue(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /*
  * Runs the subcommand argv[1] of group argv[0] from subs (NULL-terminated);

@@ -885,8 +885,8 @@ take_page(json_t *all, json_t *page, size_t room, size_t *got)
 }
 
 static int
-query_page(struct client *cl, const char *path, size_t want, const char *cont,
-    struct client_resp *r)
+query_page(struct client *cl, const char *path, const char *query, size_t want,
+    const char *cont, struct client_resp *r)
 {
 	char count[64], contline[CLIENT_MAX_HDR + 32];
 	const char *hdrs[3] = {count, NULL, NULL};
@@ -899,7 +899,7 @@ query_page(struct client *cl, const char *path, size_t want, const char *cont,
 		    cont);
 		hdrs[1] = contline;
 	}
-	if ((q = json_pack("{s:s}", "query", "*")) == NULL)
+	if ((q = json_pack("{s:s}", "query", query)) == NULL)
 		return cli_fail("out of memory");
 	ret = client_call(cl, "POST", path, q, NULL, hdrs, r);
 	json_decref(q);
@@ -915,6 +915,13 @@ query_page(struct client *cl, const char *path, size_t want, const char *cont,
 int
 client_query_all(struct client *cl, const char *path, size_t max, json_t **out)
 {
+	return client_query(cl, path, "*", max, out);
+}
+
+int
+client_query(struct client *cl, const char *path, const char *query, size_t max,
+    json_t **out)
+{
 	struct client_resp r;
 	json_t *all;
 	char *cont = NULL;
@@ -928,7 +935,8 @@ client_query_all(struct client *cl, const char *path, size_t max, json_t **out)
 	for (pages = 0; pages < CLIENT_MAX_PAGES; pages++) {
 		want = max != 0 && max - got < CLIENT_PAGE ? max - got
 		                                           : CLIENT_PAGE;
-		if ((ret = query_page(cl, path, want, cont, &r)) != CLI_OK)
+		if ((ret = query_page(cl, path, query, want, cont, &r)) !=
+		    CLI_OK)
 			goto out;
 		if ((ret = take_page(all, r.json, max == 0 ? 0 : max - got,
 		         &got)) != CLI_OK)

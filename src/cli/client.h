@@ -166,6 +166,9 @@ int client_path(char **out, const char *prefix, const char *id,
  */
 int client_query_all(struct client *, const char *path, size_t max,
     json_t **out);
+/* The same with a query of its own ({"query": query}). */
+int client_query(struct client *, const char *path, const char *query,
+    size_t max, json_t **out);
 
 /*
  * A certificate file (PEM or DER, exactly one certificate) as the JSON the

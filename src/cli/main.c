@@ -32,6 +32,11 @@ static const struct group groups[] = {
     {"method", cmd_method, "direct methods (hub)"},
     {"job", cmd_job, "jobs over many devices (hub)"},
     {"events", cmd_events, "telemetry events (hub)"},
+    {"roll", cmd_roll, "certificate rolls: individual, group, fleet"},
+    {"disallow", cmd_disallow, "keep a device or a certificate out"},
+    {"reissue", cmd_reissue,
+        "sign a device's retained CSR and push the certificate"},
+    {"report", cmd_report, "reports: expiring certificates"},
     {NULL, NULL, NULL},
 };
 
