@@ -134,14 +134,15 @@ progress(struct fleet *f, const char *id, const char *why)
 	size_t n = f->ok + f->failed + f->done_before, width = 30, fill;
 	json_t *j;
 	char *line;
+	size_t len;
 
 	if (!f->bar) {
 		j = json_pack("{s:s, s:s, s:s, s:s*}", "event", "device",
 		    "deviceId", id, "result", why[0] == '\0' ? "ok" : "failed",
 		    "error", why[0] == '\0' ? NULL : why);
-		if (j != NULL && (line = json_dumps(j, JSON_COMPACT)) != NULL) {
+		if (j != NULL && rc_json_dump(j, 0, &line, &len) == RC_OK) {
 			printf("%s\n", line);
-			free(line);
+			rc_free(line);
 		}
 		json_decref(j);
 		fflush(stdout);
@@ -257,14 +258,15 @@ static int
 state_save(const struct fleet *f)
 {
 	char *text;
+	size_t len;
 	int rc;
 
 	if (f->o->state == NULL)
 		return CLI_OK;
-	if ((text = json_dumps(f->state, JSON_INDENT(1))) == NULL)
+	if (rc_json_dump(f->state, 1, &text, &len) != RC_OK)
 		return cli_fail("out of memory");
-	rc = rc_file_write(f->o->state, text, strlen(text), 0600, 1);
-	free(text);
+	rc = rc_file_write(f->o->state, text, len, 0600, 1);
+	rc_free(text);
 	return rc == RC_OK ? CLI_OK
 	                   : cli_fail("%s: cannot write it", f->o->state);
 }
