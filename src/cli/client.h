@@ -98,7 +98,7 @@ int client_opt(struct client_opts *, const char *usage, int c, const char *arg);
  * prints the usage to stdout and sets *help.  CLI_OK or CLI_USAGE
  * (printed).
  */
-#define CLIENT_MAX_EXTRA 8
+#define CLIENT_MAX_EXTRA 16
 struct client_args {
 	const char *usage;
 	const char *shortopts; /* getopt's; NULL: "h" */

@@ -50,7 +50,7 @@ print_result(json_t *r)
 	hub_field("status", r, "status");
 	if (p != NULL)
 		dump = json_dumps(p,
-		    JSON_ENCODE_ANY | JSON_INDENT(2) | JSON_SORT_KEYS);
+		    JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
 	printf("%-20s", "payload");
 	print_clean(stdout, dump != NULL ? dump : "null");
 	putchar('\n');

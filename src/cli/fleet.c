@@ -248,7 +248,8 @@ state_load(const struct fleet_opts *o, json_t **out)
 		}
 	}
 	if (j == NULL &&
-	    (j = json_pack("{s:s, s:{}}", "method", o->method)) == NULL)
+	    (j = json_pack("{s:s, s:{}}", "method", o->method, "devices")) ==
+	        NULL)
 		return cli_fail("out of memory");
 	*out = j;
 	return CLI_OK;
