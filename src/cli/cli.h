@@ -62,6 +62,11 @@ int cli_usage(const char *usage, const char *fmt, ...)
  * RC_EIO with errno set when it cannot be opened or read.
  */
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
+/*
+ * A duration: "30d", "12h", "90m", "600s" or plain seconds, at most 100
+ * years; the seconds, or -1 when malformed.
+ */
+long long cli_parse_duration(const char *s);
 /* Parses a --days style positive integer option; CLI_USAGE on error. */
 int cli_parse_days(const char *usage, const char *s, int *out);
 

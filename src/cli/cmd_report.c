@@ -35,39 +35,6 @@ struct popts {
 	int help;
 };
 
-/* "30d", "12h", "90m", "600s" or plain seconds; -1 if malformed. */
-static long long
-duration(const char *s)
-{
-	char num[24];
-	size_t n = strlen(s);
-	long long v, mul = 1;
-
-	if (n == 0 || n >= sizeof(num))
-		return -1;
-	memcpy(num, s, n + 1);
-	switch (num[n - 1]) {
-	case 'd':
-		mul = 86400;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 's':
-		break;
-	default:
-		n++;
-		break;
-	}
-	num[n - 1] = '\0';
-	if (rc_strtonum(num, 0, 100LL * 365 * 86400, &v) != RC_OK)
-		return -1;
-	return v * mul;
-}
-
 static int
 store_opt(void *arg, const char *usage, int c, const char *val)
 {
@@ -75,7 +42,7 @@ store_opt(void *arg, const char *usage, int c, const char *val)
 
 	switch (c) {
 	case OPT_WITHIN:
-		if ((o->within = duration(val)) < 0)
+		if ((o->within = cli_parse_duration(val)) < 0)
 			return cli_usage(usage,
 			    "--within: '%s' is not a duration (30d, 12h, "
 			    "90m, 600s)",

@@ -107,3 +107,37 @@ cli_parse_days(const char *usage, const char *s, int *out)
 	*out = (int)v;
 	return CLI_OK;
 }
+
+#define DURATION_MAX (100LL * 365 * 86400)
+
+long long
+cli_parse_duration(const char *s)
+{
+	char num[24];
+	size_t n = strlen(s);
+	long long v, mul = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'd':
+		mul = 86400;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 's':
+		break;
+	default:
+		n++; /* plain seconds: nothing to cut */
+		break;
+	}
+	num[n - 1] = '\0';
+	if (rc_strtonum(num, 0, DURATION_MAX / mul, &v) != RC_OK)
+		return -1;
+	return v * mul;
+}
