@@ -1,7 +1,8 @@
 /*
  * X.509 attestation of a DPS device registration: the decision whether a
  * presented certificate chain may register under a registration ID, by the
- * enrollments (DESIGN.md §2, seed rules S6, S7, S12, S13).
+ * enrollments and the certificate blocklist (DESIGN.md §2, seed rules S6,
+ * S7, S9, S12, S13).
  *
  * rc_attest is a pure function of its arguments: it reads no store, no
  * clock and no files, so every rule is testable with certificates made in
@@ -15,6 +16,9 @@
  *  2. The leaf's subject CN equals the registration ID exactly, case
  *     included (S2, S13).  A CN is at most 64 characters (RFC 5280
  *     ub-common-name), so longer IDs cannot attest by X.509.
+ * 2b. S9: no presented certificate, leaf or CA, is on the blocklist (by
+ *     SHA-256 thumbprint).  The device is told only that "the certificate
+ *     has been revoked"; the log names the depth and thumbprint.
  *  3. The leaf is valid at now: notBefore <= now < notAfter (OpenSSL's
  *     count, which rule 6 uses for every certificate of the path).
  *  4. S12: no presented certificate is held, directly or through a
@@ -28,7 +32,8 @@
  *     slot's CA reference names) is the certificate at the lowest depth, or
  *     signed the certificate at the lowest depth, decides (among groups at
  *     the same depth a disabled one first, then the view's order).  It
- *     refuses when it is disabled, when its CA reference names a CA
+ *     refuses when it is disabled, when its certificate is on the
+ *     blocklist (S9, as rule 2b answers), when its CA reference names a CA
  *     certificate that is not verified, when its certificate is the leaf
  *     itself or no CA (basicConstraints cA TRUE, keyCertSign when keyUsage
  *     is present), or when the leaf does not verify up to it at now with
@@ -61,6 +66,7 @@
 	X(RC_ATTEST_CHAIN_TOO_LONG, "chain-too-long")           \
 	X(RC_ATTEST_BAD_REGISTRATION_ID, "bad-registration-id") \
 	X(RC_ATTEST_CN_MISMATCH, "cn-mismatch")                 \
+	X(RC_ATTEST_BLOCKED, "blocked")                         \
 	X(RC_ATTEST_NOT_YET_VALID, "not-yet-valid")             \
 	X(RC_ATTEST_EXPIRED, "expired")                         \
 	X(RC_ATTEST_DISABLED_CERT, "disabled-certificate")      \
@@ -86,7 +92,11 @@ enum rc_attest_reason {
  * - cas: the CA certificates the groups' ca_refs may name (matched by
  *   name, ignoring case); a reference to a name not here is an empty slot;
  * - holders: enrollments holding a presented certificate in a slot (found
- *   by thumbprint), for S12; they may repeat the individual or a group.
+ *   by thumbprint), for S12; they may repeat the individual or a group;
+ * - blocked: SHA-256 thumbprints (hex, any case) on the blocklist: those
+ *   of the presented certificates (rule 2b) and of the groups' and CA
+ *   certificates (rule 6: a blocked signing certificate accepts nobody,
+ *   even when the device does not present it).
  */
 struct rc_attest_view {
 	struct rc_enrollment *individual;
@@ -96,6 +106,8 @@ struct rc_attest_view {
 	size_t ncas;
 	struct rc_enrollment **holders;
 	size_t nholders;
+	char (*blocked)[65];
+	size_t nblocked;
 };
 
 /*
@@ -147,8 +159,10 @@ int rc_attest_id_valid(const char *id);
 /*
  * Fills *out (cleared on entry) from the store: the individual enrollment
  * of registration_id (none if the ID is invalid), every group, every CA
- * certificate, and the holder of each certificate in chain (at most
- * RC_ATTEST_MAX_CHAIN are looked up; rc_attest refuses longer chains).
+ * certificate, the holder and blocklist entry of each certificate in
+ * chain (at most RC_ATTEST_MAX_CHAIN are looked up; rc_attest refuses
+ * longer chains), and the blocklist entries of the groups' and CA
+ * certificates.
  * On success the caller owns the view and releases it with
  * rc_attest_view_free; on failure nothing is left to free.
  */

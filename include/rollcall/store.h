@@ -557,6 +557,56 @@ RC_MUST_CHECK int rc_store_issued_revoke(struct rc_store *,
     const struct rc_store_ctx *, const char *serial, const char *reason,
     struct rc_issued_cert **out);
 
+/*
+ * Revokes like rc_store_issued_revoke and, in the same transaction, puts
+ * the certificate's thumbprint on the blocklist with the same reason (as
+ * rc_store_blocklist_put: an existing entry keeps its time and takes the
+ * reason), with both audit rows.  Errors as rc_store_issued_revoke; on
+ * any error nothing changed.
+ */
+RC_MUST_CHECK int rc_store_issued_revoke_block(struct rc_store *,
+    const struct rc_store_ctx *, const char *serial, const char *reason,
+    struct rc_issued_cert **out);
+
+/*
+ * The certificate blocklist (seed rule S9): SHA-256 thumbprints of
+ * certificates that may not attest, whatever the enrollments say.
+ * Thumbprints are 64 hex digits in any case, stored upper-case; reasons
+ * are 1..RC_BLOCKLIST_MAX_REASON bytes.  Entries have no etag; each change
+ * writes an audit row whose object is the thumbprint and whose etags are
+ * empty.
+ */
+#define RC_BLOCKLIST_MAX_REASON 256
+
+struct rc_blocked_cert {
+	char sha256[65]; /* upper-case hex */
+	char *reason;
+	int64_t blocked_at; /* when first listed */
+};
+
+/*
+ * Lists sha256 with reason (audit "blocklist.put").  A thumbprint already
+ * listed takes the new reason and keeps its blocked_at.  RC_EINVAL for a
+ * malformed thumbprint or reason, or a ctx without who.  *out (may be
+ * NULL; caller frees) is the stored entry.
+ */
+RC_MUST_CHECK int rc_store_blocklist_put(struct rc_store *,
+    const struct rc_store_ctx *, const char *sha256, const char *reason,
+    struct rc_blocked_cert **out);
+/* RC_ENOENT if sha256 is not listed; RC_EINVAL if it is malformed. */
+RC_MUST_CHECK int rc_store_blocklist_get(struct rc_store *, const char *sha256,
+    struct rc_blocked_cert **out);
+/* Removes an entry (audit "blocklist.delete"); RC_ENOENT if not listed. */
+RC_MUST_CHECK int rc_store_blocklist_delete(struct rc_store *,
+    const struct rc_store_ctx *, const char *sha256);
+/*
+ * A page of entries in thumbprint order, after `after` (NULL: from the
+ * start), at most max (>= 1); *next and an empty page as
+ * rc_store_enrollment_list.
+ */
+RC_MUST_CHECK int rc_store_blocklist_list(struct rc_store *, const char *after,
+    size_t max, struct rc_blocked_cert ***out, size_t *n, char **next);
+
 /* Freeing; all NULL-safe. */
 struct rc_store_cert *rc_store_cert_dup(const struct rc_store_cert *);
 void rc_store_cert_free(struct rc_store_cert *);
@@ -581,5 +631,7 @@ void rc_hub_job_list_free(struct rc_hub_job **, size_t n);
 struct rc_issued_cert *rc_issued_cert_dup(const struct rc_issued_cert *);
 void rc_issued_cert_free(struct rc_issued_cert *);
 void rc_issued_cert_list_free(struct rc_issued_cert **, size_t n);
+void rc_blocked_cert_free(struct rc_blocked_cert *);
+void rc_blocked_cert_list_free(struct rc_blocked_cert **, size_t n);
 
 #endif

@@ -10,7 +10,8 @@
  * The DPS role also runs the device registration engine (dps/prov.h)
  * over its linked hubs (`link-hub` lines), reached by devices through the
  * router's device hook (HTTPS) and mqttd.c (MQTT); it signs CSRs through
- * the CA role's signer process when there is one.
+ * the CA role's signer process when there is one, as does the service API's
+ * reissue of retained CSRs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -59,9 +60,38 @@ dps_handle(void *arg, const struct rc_http_req *req,
 	dps_service_handle(arg, req, who, resp);
 }
 
+/* Signs through the signer process, for days (0: its maximum). */
+static int
+sign_days(void *arg, const uint8_t *csr, size_t len, const char *cn, int days,
+    STACK_OF(X509) **chain, char *why, size_t whysize)
+{
+	struct signer_result res;
+	int rc;
+
+	*chain = NULL;
+	memset(&res, 0, sizeof(res));
+	rc = signer_sign(arg, csr, len, cn, days, &res);
+	snprintf(why, whysize, "%s", res.why);
+	if (rc == RC_OK) {
+		*chain = res.chain;
+		return RC_OK;
+	}
+	if (res.chain != NULL)
+		sk_X509_pop_free(res.chain, X509_free);
+	return res.refused ? RC_EINVAL : rc;
+}
+
+/* dps_sign_fn over the signer process. */
+static int
+sign_csr(void *arg, const uint8_t *csr, size_t len, const char *cn,
+    STACK_OF(X509) **chain, char *why, size_t whysize)
+{
+	return sign_days(arg, csr, len, cn, 0, chain, why, whysize);
+}
+
 static int
 start_dps(const struct config *cfg, struct rc_store *store,
-    struct router *router, struct roles *r)
+    struct router *router, const struct roles_env *env, struct roles *r)
 {
 	struct role_service svc;
 	struct dps_config dc;
@@ -74,6 +104,8 @@ start_dps(const struct config *cfg, struct rc_store *store,
 	dc.npolicies = cfg->ndps_policies;
 	dc.device_ca_dir = cfg->device_ca;
 	dc.max_body = (size_t)cfg->max_body;
+	dc.sign = env->signer != NULL ? sign_days : NULL;
+	dc.sign_arg = env->signer;
 	if ((rc = dps_new(&dc, store, &r->dps)) != RC_OK)
 		return rc;
 	memset(&svc, 0, sizeof(svc));
@@ -95,27 +127,6 @@ device_handle(void *arg, const struct rc_http_req *req,
     struct rc_http_resp *resp)
 {
 	dps_device_handle(arg, req, resp);
-}
-
-/* dps_sign_fn over the signer process. */
-static int
-sign_csr(void *arg, const uint8_t *csr, size_t len, const char *cn,
-    STACK_OF(X509) **chain, char *why, size_t whysize)
-{
-	struct signer_result res;
-	int rc;
-
-	*chain = NULL;
-	memset(&res, 0, sizeof(res));
-	rc = signer_sign(arg, csr, len, cn, 0, &res);
-	snprintf(why, whysize, "%s", res.why);
-	if (rc == RC_OK) {
-		*chain = res.chain;
-		return RC_OK;
-	}
-	if (res.chain != NULL)
-		sk_X509_pop_free(res.chain, X509_free);
-	return res.refused ? RC_EINVAL : rc;
 }
 
 /* Is host one of the hubs this process serves? */
@@ -305,7 +316,7 @@ roles_start(const struct config *cfg, struct rc_store *store,
 	if ((r = rc_calloc(1, sizeof(*r))) == NULL)
 		return RC_ENOMEM;
 	if ((cfg->roles_mask & ROLE_DPS) != 0 &&
-	    ((rc = start_dps(cfg, store, router, r)) != RC_OK ||
+	    ((rc = start_dps(cfg, store, router, env, r)) != RC_OK ||
 	        (rc = start_prov(cfg, store, router, env, r)) != RC_OK))
 		goto out;
 	if ((cfg->roles_mask & ROLE_HUB) != 0 &&

@@ -1,5 +1,6 @@
 /*
- * The attestation engine (attest.h): seed rules S13 in order, S12, S6, S7.
+ * The attestation engine (attest.h): seed rules S13 in order, S9 (the
+ * blocklist), S12, S6, S7.
  *
  * Input: the certificates a device presented in its TLS handshake, leaf
  * first.  The handshake asked for them but judged nothing (DESIGN.md §5),
@@ -45,6 +46,7 @@ struct cand {
 	const struct rc_enrollment *group;
 	enum rc_slot slot;
 	const struct rc_ca_cert *ca; /* through a CA reference, else NULL */
+	const struct rc_store_cert *sc;
 	X509 *x;
 	int depth;
 };
@@ -195,6 +197,42 @@ step_cn(struct att *a)
 		note(a, "CN \"%s\", registration ID \"%s\"", shown, a->id);
 	}
 	rc_free(cn);
+	return RC_OK;
+}
+
+/*
+ * Rule 2b (S9): a blocklisted certificate anywhere on the presented chain
+ * refuses, before any enrollment is looked at: a compromised CA must not
+ * admit devices through a group that still names it, nor a compromised
+ * leaf through an individual enrollment that still holds it.
+ */
+static int
+is_blocked(const struct rc_attest_view *v, const char *sha256)
+{
+	size_t j;
+
+	for (j = 0; j < v->nblocked; j++)
+		if (rc_x509_thumbprint_eq(v->blocked[j], sha256))
+			return 1;
+	return 0;
+}
+
+static int
+step_blocked(struct att *a)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		if (!is_blocked(a->view, a->sha256[i]))
+			continue;
+		decide(a, RC_ATTEST_BLOCKED, NULL, RC_SLOT_PRIMARY,
+		    "the certificate has been revoked");
+		note(a,
+		    "the certificate at depth %d (SHA-256 %s) is on the "
+		    "blocklist",
+		    i, a->sha256[i]);
+		break;
+	}
 	return RC_OK;
 }
 
@@ -392,6 +430,7 @@ consider(struct att *a, const struct rc_enrollment *g, enum rc_slot slot,
 	memset(&c, 0, sizeof(c));
 	if ((sc = slot_cert(a->view, g, slot, &c.ca)) == NULL)
 		return RC_OK;
+	c.sc = sc;
 	if ((rc = rc_x509_parse(sc->der, sc->der_len, &c.x)) != RC_OK) {
 		rc_log_warnx("attest: the %s certificate of group \"%s\" "
 		             "cannot be read (%s)",
@@ -468,6 +507,9 @@ judge(struct att *a, const struct cand *c)
 		decide(a, RC_ATTEST_GROUP_DISABLED, g, c->slot,
 		    "the enrollment group covering this certificate is "
 		    "disabled");
+	else if (is_blocked(a->view, c->sc->sha256))
+		decide(a, RC_ATTEST_BLOCKED, g, c->slot,
+		    "the certificate has been revoked");
 	else if (c->ca != NULL && !c->ca->verified)
 		decide(a, RC_ATTEST_CA_UNVERIFIED, g, c->slot,
 		    "the enrollment group covering this certificate refers "
@@ -526,8 +568,8 @@ int
 rc_attest(STACK_OF(X509) *chain, const char *registration_id, time_t now,
     const struct rc_attest_view *view, struct rc_attest_result *res)
 {
-	static int (*const steps[])(struct att *) = {step_cn, step_validity,
-	    step_disabled, step_individual, step_groups};
+	static int (*const steps[])(struct att *) = {step_cn, step_blocked,
+	    step_validity, step_disabled, step_individual, step_groups};
 	struct att a;
 	size_t i;
 	int rc = RC_OK;

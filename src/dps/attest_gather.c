@@ -2,8 +2,9 @@
  * The store's side of attestation (attest.h): reads everything rc_attest
  * may look at for one registration.  Groups are read whole because a
  * group is found by the certificate that signed the top of the presented
- * chain, which no thumbprint index can answer; individual enrollments and
- * holders of presented certificates are indexed lookups.
+ * chain, which no thumbprint index can answer; individual enrollments,
+ * holders of presented certificates and blocklist entries are indexed
+ * lookups.
  */
 #include <string.h>
 
@@ -70,13 +71,51 @@ out:
 	return rc;
 }
 
+/* Adds sha256 to the view's blocked list if it is on the blocklist. */
 static int
-gather_holders(struct rc_store *s, STACK_OF(X509) *chain,
-    struct rc_attest_view *v)
+gather_blocked(struct rc_store *s, const char *sha256, struct rc_attest_view *v)
+{
+	struct rc_blocked_cert *b = NULL;
+	char(*grown)[65];
+	int rc;
+
+	if ((rc = rc_store_blocklist_get(s, sha256, &b)) != RC_OK)
+		return rc == RC_ENOENT ? RC_OK : rc;
+	grown =
+	    rc_reallocarray(v->blocked, v->nblocked + 1, sizeof(*v->blocked));
+	if (grown == NULL) {
+		rc_blocked_cert_free(b);
+		return RC_ENOMEM;
+	}
+	v->blocked = grown;
+	memcpy(v->blocked[v->nblocked++], b->sha256, sizeof(*v->blocked));
+	rc_blocked_cert_free(b);
+	return RC_OK;
+}
+
+/* The holder and the blocklist entry of one presented certificate. */
+static int
+gather_one(struct rc_store *s, X509 *x, struct rc_attest_view *v)
 {
 	struct rc_enrollment *e;
 	enum rc_slot slot;
 	char sha256[65];
+	int rc;
+
+	if ((rc = rc_x509_thumbprint(x, 1, sha256, sizeof(sha256))) != RC_OK)
+		return rc;
+	rc = rc_store_enrollment_find_cert(s, sha256, &e, &slot);
+	if (rc == RC_OK)
+		v->holders[v->nholders++] = e;
+	else if (rc != RC_ENOENT)
+		return rc;
+	return gather_blocked(s, sha256, v);
+}
+
+static int
+gather_chain(struct rc_store *s, STACK_OF(X509) *chain,
+    struct rc_attest_view *v)
+{
 	int i, n, rc;
 
 	n = chain == NULL ? 0 : sk_X509_num(chain);
@@ -86,17 +125,35 @@ gather_holders(struct rc_store *s, STACK_OF(X509) *chain,
 		return RC_OK;
 	if ((v->holders = rc_calloc((size_t)n, sizeof(*v->holders))) == NULL)
 		return RC_ENOMEM;
-	for (i = 0; i < n; i++) {
-		if ((rc = rc_x509_thumbprint(sk_X509_value(chain, i), 1, sha256,
-		         sizeof(sha256))) != RC_OK)
+	for (i = 0; i < n; i++)
+		if ((rc = gather_one(s, sk_X509_value(chain, i), v)) != RC_OK)
 			return rc;
-		rc = rc_store_enrollment_find_cert(s, sha256, &e, &slot);
-		if (rc == RC_ENOENT)
-			continue;
-		if (rc != RC_OK)
+	return RC_OK;
+}
+
+/*
+ * The blocklist entries of the groups' own certificates and of the CA
+ * certificates: one indexed lookup each, as many as the groups read whole
+ * above, so the cost stays of the same order.
+ */
+static int
+gather_anchors(struct rc_store *s, struct rc_attest_view *v)
+{
+	size_t i;
+	int slot, rc;
+
+	for (i = 0; i < v->ngroups; i++)
+		for (slot = 0; slot < RC_SLOT_COUNT; slot++)
+			if (v->groups[i]->certs[slot] != NULL &&
+			    (rc = gather_blocked(s,
+			         v->groups[i]->certs[slot]->sha256, v)) !=
+			        RC_OK)
+				return rc;
+	for (i = 0; i < v->ncas; i++)
+		if (v->cas[i]->cert != NULL &&
+		    (rc = gather_blocked(s, v->cas[i]->cert->sha256, v)) !=
+		        RC_OK)
 			return rc;
-		v->holders[v->nholders++] = e;
-	}
 	return RC_OK;
 }
 
@@ -115,7 +172,8 @@ rc_attest_gather(struct rc_store *s, STACK_OF(X509) *chain,
 	if ((rc = gather_individual(s, registration_id, &v)) != RC_OK ||
 	    (rc = gather_groups(s, &v)) != RC_OK ||
 	    (rc = rc_store_ca_cert_list(s, &v.cas, &v.ncas)) != RC_OK ||
-	    (rc = gather_holders(s, chain, &v)) != RC_OK)
+	    (rc = gather_chain(s, chain, &v)) != RC_OK ||
+	    (rc = gather_anchors(s, &v)) != RC_OK)
 		goto out;
 	*out = v;
 	memset(&v, 0, sizeof(v));
@@ -133,5 +191,6 @@ rc_attest_view_free(struct rc_attest_view *v)
 	rc_enrollment_list_free(v->groups, v->ngroups);
 	rc_ca_cert_list_free(v->cas, v->ncas);
 	rc_enrollment_list_free(v->holders, v->nholders);
+	rc_free(v->blocked);
 	memset(v, 0, sizeof(*v));
 }

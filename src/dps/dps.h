@@ -11,6 +11,9 @@
 #define ROLLCALL_DPS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
 
 #include "rollcall/err.h"
 #include "rollcall/http.h"
@@ -20,9 +23,22 @@
 struct dps;
 
 /*
+ * Signs a CSR (DER) whose CN must be cn, valid for days (0: the signer's
+ * maximum): on success *chain is the issued chain, leaf first, ending at
+ * the root (caller frees with sk_X509_pop_free).  RC_EINVAL when the CA
+ * refuses the CSR itself, with why (a message naming the rule); any other
+ * error is the server's (the signer missing or broken), why saying what.
+ */
+typedef int dps_service_sign_fn(void *arg, const uint8_t *csr, size_t csr_len,
+    const char *cn, int days, STACK_OF(X509) **chain, char *why,
+    size_t whysize);
+
+/*
  * id_scope is copied.  hostnames, policies and device_ca_dir are borrowed
  * and must outlive the struct dps (they are the daemon's parsed config).
  * max_body is the request body cap (0: 1 MiB); bodies above it get 413.
+ * sign (NULL: none, and POST /registrations/{id}/reissue answers 503)
+ * signs retained CSRs through the device CA.
  */
 struct dps_config {
 	const char *id_scope;
@@ -32,6 +48,8 @@ struct dps_config {
 	size_t npolicies;
 	const char *device_ca_dir;
 	size_t max_body;
+	dps_service_sign_fn *sign;
+	void *sign_arg;
 };
 
 /*
@@ -46,7 +64,7 @@ void dps_free(struct dps *);
 /*
  * 1 if the request's path belongs to the DPS service API: its first
  * segment is (case-insensitively) enrollments, enrollmentGroups,
- * registrations, certificates or audit.  The device API (first segment
+ * registrations, certificates, audit, blocklist or issued.  The device API (first segment
  * the ID scope) is not matched.
  */
 int dps_service_match(const struct rc_http_req *);

@@ -45,14 +45,20 @@ enum dps_code {
 	DPS_E_NO_GROUP = 404202,
 	DPS_E_NO_REGISTRATION = 404203,
 	DPS_E_NO_CA_CERT = 404204,
+	DPS_E_NOT_BLOCKED = 404205, /* thumbprint not on the blocklist */
+	DPS_E_NO_ISSUED = 404206, /* no issued certificate by that serial */
 	DPS_E_METHOD = 405000,
 	DPS_E_CERT_IN_USE = 409201, /* certificate in another enrollment */
 	DPS_E_EXISTS = 409202, /* bulk create of an existing enrollment */
 	DPS_E_CA_IN_USE = 409203, /* CA certificate referenced by a group */
+	DPS_E_NO_CSR = 409204, /* reissue: no CSR retained */
+	DPS_E_CSR_REFUSED = 409205, /* reissue: the CA refuses the CSR */
+	DPS_E_REVOKED = 409206, /* the certificate is already revoked */
 	DPS_E_ETAG = 412002,
 	DPS_E_TOO_LARGE = 413001,
 	DPS_E_MEDIA_TYPE = 415001,
 	DPS_E_INTERNAL = 500000,
+	DPS_E_NO_SIGNER = 503001, /* no device CA signer, or it failed */
 };
 
 /* A refusal on its way to an error body (or a bulk errors[] entry). */
@@ -69,6 +75,8 @@ struct dps {
 	const char *device_ca_dir;
 	size_t max_body;
 	struct rc_store *store;
+	dps_service_sign_fn *sign;
+	void *sign_arg;
 };
 
 /* One request on its way through the router. */
@@ -112,6 +120,13 @@ int dps_err_store(struct dps_err *, int rc, const char *what, const char *id,
 RC_MUST_CHECK int dps_body_json(struct dps_req *, json_t **out,
     struct dps_err *e);
 /*
+ * A body {"reason": "..."} (other members ignored): *reason points into
+ * *body (caller's), 1..max bytes without NUL.  Errors as dps_body_json,
+ * and 400 for an empty body or a missing or bad reason.
+ */
+RC_MUST_CHECK int dps_body_reason(struct dps_req *, json_t **body,
+    const char **reason, size_t max, struct dps_err *e);
+/*
  * The If-Match header as the store takes it: NULL when absent, the value
  * without surrounding double quotes (RFC 7232 §2.3 entity-tag) otherwise.
  * Written into buf.
@@ -150,6 +165,23 @@ void dps_enrollments(struct dps_req *, enum rc_enrollment_kind);
 void dps_registrations(struct dps_req *);
 void dps_cacerts(struct dps_req *);
 void dps_audit(struct dps_req *);
+void dps_blocklist(struct dps_req *);
+void dps_issued(struct dps_req *);
+/* POST /registrations/{id}/reissue and GET /registrations/{id}/issued. */
+void dps_registration_reissue(struct dps_req *, const char *id);
+void dps_registration_issued(struct dps_req *, const char *id);
+
+/*
+ * A "YYYY-MM-DDTHH:MM:SS[.fff]Z" time (UTC) as Unix seconds, fractions
+ * dropped; RC_EPARSE for anything else.
+ */
+RC_MUST_CHECK int dps_time_parse(const char *s, int64_t *out);
+/*
+ * The query parameter name as an integer in [min, max]: *out = dflt when
+ * absent or empty; otherwise answers 400 and returns RC_EPARSE.
+ */
+RC_MUST_CHECK int dps_query_int(struct dps_req *, const char *name,
+    long long dflt, long long min, long long max, long long *out);
 
 /*
  * enrollment_json.c: the JSON intake.

@@ -5,6 +5,9 @@
  *	GET|DELETE	/registrations/{registrationId}
  *	POST		/registrations/{enrollmentGroupId}/query	(paged)
  *
+ * and our own (docs/api.md): POST /registrations/{id}/reissue
+ * (reissue_api.c), GET /registrations/{id}/issued (issued_api.c).
+ *
  * Registration states outlive the group they were made through (§3.9),
  * so the query answers for a deleted group too (an empty page if none).
  */
@@ -106,7 +109,9 @@ dps_registrations(struct dps_req *r)
 	const char *id;
 
 	if (r->nsegs < 2 || r->nsegs > 3 ||
-	    (r->nsegs == 3 && strcasecmp(r->segs[2], "query") != 0)) {
+	    (r->nsegs == 3 && strcasecmp(r->segs[2], "query") != 0 &&
+	        strcasecmp(r->segs[2], "reissue") != 0 &&
+	        strcasecmp(r->segs[2], "issued") != 0)) {
 		dps_reply_error(r, 404, DPS_E_NOT_FOUND, "no such path");
 		return;
 	}
@@ -114,7 +119,17 @@ dps_registrations(struct dps_req *r)
 	if (!dps_id_valid(id, DPS_ID_MAX)) {
 		dps_reply_error(r, 400, DPS_E_BAD_ID,
 		    "'%.128s' is not a valid %s ID", id,
-		    r->nsegs == 3 ? "enrollment group" : "registration");
+		    r->nsegs == 3 && strcasecmp(r->segs[2], "query") == 0
+		        ? "enrollment group"
+		        : "registration");
+		return;
+	}
+	if (r->nsegs == 3 && strcasecmp(r->segs[2], "reissue") == 0) {
+		dps_registration_reissue(r, id);
+		return;
+	}
+	if (r->nsegs == 3 && strcasecmp(r->segs[2], "issued") == 0) {
+		dps_registration_issued(r, id);
 		return;
 	}
 	if (r->nsegs == 3) {

@@ -56,6 +56,8 @@ dps_new(const struct dps_config *cfg, struct rc_store *store, struct dps **out)
 	d->device_ca_dir = cfg->device_ca_dir;
 	d->max_body = cfg->max_body != 0 ? cfg->max_body : DPS_DEFAULT_MAX_BODY;
 	d->store = store;
+	d->sign = cfg->sign;
+	d->sign_arg = cfg->sign_arg;
 	*out = d;
 	return RC_OK;
 }
@@ -87,6 +89,76 @@ dps_time_json(int64_t t)
 
 	dps_time_iso(t, buf);
 	return json_string(buf);
+}
+
+/* n decimal digits at s, all of them digits. */
+static int
+digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 1;
+}
+
+int
+dps_time_parse(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, se;
+	struct tm tm;
+	size_t n;
+	time_t t;
+
+	*out = 0;
+	n = strlen(s);
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || !digits(s, 4, &y) ||
+	    !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+	    !digits(s + 17, 2, &se) || s[n - 1] != 'Z')
+		return RC_EPARSE;
+	/* Fractions of a second (JavaScript's toISOString) are dropped. */
+	if (n > 20 &&
+	    (s[19] != '.' || n == 21 || strspn(s + 20, "0123456789") != n - 21))
+		return RC_EPARSE;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || se > 60)
+		return RC_EPARSE;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return RC_EPARSE;
+	*out = (int64_t)t;
+	return RC_OK;
+}
+
+int
+dps_query_int(struct dps_req *r, const char *name, long long dflt,
+    long long min, long long max, long long *out)
+{
+	char v[32];
+	int rc;
+
+	*out = dflt;
+	rc = rc_http_query_param(r->http, name, v, sizeof(v));
+	if (rc == RC_ENOENT || (rc == RC_OK && v[0] == '\0'))
+		return RC_OK;
+	if (rc != RC_OK || rc_strtonum(v, min, max, out) != RC_OK) {
+		dps_reply_error(r, 400, DPS_E_BAD_REQUEST,
+		    "%s must be an integer from %lld to %lld", name, min, max);
+		return RC_EPARSE;
+	}
+	return RC_OK;
 }
 
 /* A version 4 UUID (RFC 9562 §5.4) for trackingId. */
@@ -297,6 +369,31 @@ dps_body_json(struct dps_req *r, json_t **out, struct dps_err *e)
 	return RC_OK;
 }
 
+int
+dps_body_reason(struct dps_req *r, json_t **body, const char **reason,
+    size_t max, struct dps_err *e)
+{
+	json_t *v;
+	int rc;
+
+	*reason = NULL;
+	rc = dps_body_json(r, body, e);
+	if (rc == RC_ENOENT)
+		return dps_err_set(e, RC_EINVAL, 400, DPS_E_BAD_BODY,
+		    "the body must be {\"reason\": \"...\"}");
+	if (rc != RC_OK)
+		return rc;
+	v = json_object_get(*body, "reason");
+	/* jansson keeps an embedded NUL; the store takes C strings */
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return dps_err_set(e, RC_EINVAL, 400, DPS_E_BAD_BODY,
+		    "reason must be a string of 1 to %zu bytes", max);
+	*reason = json_string_value(v);
+	return RC_OK;
+}
+
 const char *
 dps_if_match(const struct dps_req *r, char *buf, size_t bufsize)
 {
@@ -469,6 +566,8 @@ static const char *const resources[] = {
     "registrations",
     "certificates",
     "audit",
+    "blocklist",
+    "issued",
 };
 
 static int
@@ -550,6 +649,12 @@ dps_service_handle(struct dps *d, const struct rc_http_req *http,
 		break;
 	case 4:
 		dps_audit(&r);
+		break;
+	case 5:
+		dps_blocklist(&r);
+		break;
+	case 6:
+		dps_issued(&r);
 		break;
 	default:
 		dps_reply_error(&r, 404, DPS_E_NOT_FOUND, "no such path");

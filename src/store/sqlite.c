@@ -73,6 +73,10 @@ static const struct rc_store_ops sqlite_ops = {
     .issued_list_registration = rc_sqlite_issued_list_registration,
     .issued_list_expiring = rc_sqlite_issued_list_expiring,
     .issued_revoke = rc_sqlite_issued_revoke,
+    .blocklist_put = rc_sqlite_blocklist_put,
+    .blocklist_get = rc_sqlite_blocklist_get,
+    .blocklist_delete = rc_sqlite_blocklist_delete,
+    .blocklist_list = rc_sqlite_blocklist_list,
 };
 
 static const char sql_begin_read[] = "BEGIN";

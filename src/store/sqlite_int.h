@@ -174,6 +174,19 @@ int rc_sqlite_issued_list_registration(struct rc_store *, const char *, size_t,
 int rc_sqlite_issued_list_expiring(struct rc_store *, int64_t, size_t,
     struct rc_issued_cert ***, size_t *);
 int rc_sqlite_issued_revoke(struct rc_store *, const struct rc_store_ctx *,
-    const char *, const char *, struct rc_issued_cert **);
+    const char *, const char *, int, struct rc_issued_cert **);
+
+int rc_sqlite_blocklist_put(struct rc_store *, const struct rc_store_ctx *,
+    const char *, const char *, struct rc_blocked_cert **);
+/* The same inside a write transaction the caller holds. */
+int rc_sqlite_blocklist_put_locked(struct rc_sqlite *,
+    const struct rc_store_ctx *, const char *, const char *,
+    struct rc_blocked_cert **);
+int rc_sqlite_blocklist_get(struct rc_store *, const char *,
+    struct rc_blocked_cert **);
+int rc_sqlite_blocklist_delete(struct rc_store *, const struct rc_store_ctx *,
+    const char *);
+int rc_sqlite_blocklist_list(struct rc_store *, const char *, size_t,
+    struct rc_blocked_cert ***, size_t *, char **);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * Issued certificates in the SQLite backend (schema: issued_certificate).
- * Rows are inserted once and only ever gain a revocation; the lists use
- * the (registration_id, issued_at) and partial not_after indexes.
+ * Rows are inserted once and only ever gain a revocation (with, when
+ * asked, the blocklisting of the thumbprint in the same transaction); the
+ * lists use the (registration_id, issued_at) and partial not_after
+ * indexes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -240,7 +242,8 @@ rc_sqlite_issued_list_expiring(struct rc_store *store, int64_t before,
 
 static int
 revoke_locked(struct rc_sqlite *s, const struct rc_store_ctx *ctx,
-    const char *serial, const char *reason, struct rc_issued_cert **out)
+    const char *serial, const char *reason, int block,
+    struct rc_issued_cert **out)
 {
 	struct rc_issued_cert *c = NULL;
 	sqlite3_stmt *st;
@@ -264,7 +267,11 @@ revoke_locked(struct rc_sqlite *s, const struct rc_store_ctx *ctx,
 	if ((rc = rc_sqlite_exec(s, st)) != RC_OK ||
 	    (rc = load(s, serial, out)) != RC_OK)
 		return rc;
-	if ((rc = audit(s, ctx->who, "certificate.revoke", *out)) != RC_OK) {
+	if ((rc = audit(s, ctx->who, "certificate.revoke", *out)) == RC_OK &&
+	    block)
+		rc = rc_sqlite_blocklist_put_locked(s, ctx, (*out)->sha256,
+		    reason, NULL);
+	if (rc != RC_OK) {
 		rc_issued_cert_free(*out);
 		*out = NULL;
 	}
@@ -273,14 +280,15 @@ revoke_locked(struct rc_sqlite *s, const struct rc_store_ctx *ctx,
 
 int
 rc_sqlite_issued_revoke(struct rc_store *store, const struct rc_store_ctx *ctx,
-    const char *serial, const char *reason, struct rc_issued_cert **out)
+    const char *serial, const char *reason, int block,
+    struct rc_issued_cert **out)
 {
 	struct rc_sqlite *s = rc_sqlite_of(store);
 	int rc;
 
 	if ((rc = rc_sqlite_begin(s, 1)) != RC_OK)
 		return rc;
-	rc = revoke_locked(s, ctx, serial, reason, out);
+	rc = revoke_locked(s, ctx, serial, reason, block, out);
 	if ((rc = rc_sqlite_end(s, rc)) != RC_OK) {
 		rc_issued_cert_free(*out);
 		*out = NULL;

@@ -91,7 +91,15 @@ struct rc_store_ops {
 	int (*issued_list_expiring)(struct rc_store *, int64_t, size_t,
 	    struct rc_issued_cert ***, size_t *);
 	int (*issued_revoke)(struct rc_store *, const struct rc_store_ctx *,
-	    const char *, const char *, struct rc_issued_cert **);
+	    const char *, const char *, int, struct rc_issued_cert **);
+	int (*blocklist_put)(struct rc_store *, const struct rc_store_ctx *,
+	    const char *, const char *, struct rc_blocked_cert **);
+	int (*blocklist_get)(struct rc_store *, const char *,
+	    struct rc_blocked_cert **);
+	int (*blocklist_delete)(struct rc_store *, const struct rc_store_ctx *,
+	    const char *);
+	int (*blocklist_list)(struct rc_store *, const char *, size_t,
+	    struct rc_blocked_cert ***, size_t *, char **);
 };
 
 /* The head of every backend's store object. */
@@ -160,6 +168,11 @@ int rc_store_hub_job_next_ok(enum rc_hub_job_status from,
  * upper-case hex of 1..RC_ISSUED_MAX_SERIAL digits, a registration ID,
  * an upper-case sha256, DER of 1..RC_ISSUED_MAX_DER bytes, not_before <=
  * not_after, issued_at set, a reason of 1..RC_ISSUED_MAX_REASON bytes.
+ * issued_revoke's int is 1 when the thumbprint is also to be blocklisted
+ * (rc_store_issued_revoke_block).
+ *
+ * The blocklist (store_blocklist.c): thumbprints upper-case, 64 digits;
+ * reasons of 1..RC_BLOCKLIST_MAX_REASON bytes.
  */
 
 #endif

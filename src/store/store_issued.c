@@ -120,9 +120,9 @@ rc_store_issued_list_expiring(struct rc_store *s, int64_t before, size_t max,
 	return s->ops->issued_list_expiring(s, before, max, out, n);
 }
 
-int
-rc_store_issued_revoke(struct rc_store *s, const struct rc_store_ctx *ctx,
-    const char *serial, const char *reason, struct rc_issued_cert **out)
+static int
+revoke(struct rc_store *s, const struct rc_store_ctx *ctx, const char *serial,
+    const char *reason, int block, struct rc_issued_cert **out)
 {
 	struct rc_issued_cert *got = NULL;
 	char t[RC_ISSUED_MAX_SERIAL + 1];
@@ -131,17 +131,33 @@ rc_store_issued_revoke(struct rc_store *s, const struct rc_store_ctx *ctx,
 	if (out != NULL)
 		*out = NULL;
 	if (!valid_ctx(ctx) || reason == NULL || reason[0] == '\0' ||
-	    strlen(reason) > RC_ISSUED_MAX_REASON)
+	    strlen(reason) > RC_ISSUED_MAX_REASON ||
+	    strlen(reason) > RC_BLOCKLIST_MAX_REASON)
 		return RC_EINVAL;
 	if ((rc = serial_norm(serial, t)) != RC_OK)
 		return rc;
-	if ((rc = s->ops->issued_revoke(s, ctx, t, reason, &got)) != RC_OK)
+	if ((rc = s->ops->issued_revoke(s, ctx, t, reason, block, &got)) !=
+	    RC_OK)
 		return rc;
 	if (out != NULL)
 		*out = got;
 	else
 		rc_issued_cert_free(got);
 	return RC_OK;
+}
+
+int
+rc_store_issued_revoke(struct rc_store *s, const struct rc_store_ctx *ctx,
+    const char *serial, const char *reason, struct rc_issued_cert **out)
+{
+	return revoke(s, ctx, serial, reason, 0, out);
+}
+
+int
+rc_store_issued_revoke_block(struct rc_store *s, const struct rc_store_ctx *ctx,
+    const char *serial, const char *reason, struct rc_issued_cert **out)
+{
+	return revoke(s, ctx, serial, reason, 1, out);
 }
 
 static int

@@ -187,6 +187,7 @@ struct row {
 	const char *by; /* ID of the deciding enrollment, or NULL */
 	enum rc_slot slot;
 	long dt; /* now = pki.now + dt */
+	enum cid blocked[3]; /* on the blocklist (view.blocked) */
 };
 
 #define EN 1
@@ -198,215 +199,247 @@ static const struct row rows[] = {
     /* S13: the individual enrollment decides; S6: either slot. */
     {"individual primary", {L_DEV1}, "device-1",
         {{'I', "device-1", EN, {L_DEV1}, {NULL}}}, {}, RC_ATTEST_OK, "device-1",
-        P, 0},
+        P, 0, {C_NONE}},
     {"individual secondary", {L_DEV1, C_INTER}, "device-1",
         {{'I', "device-1", EN, {L_DEV1_B, L_DEV1}, {NULL}}}, {}, RC_ATTEST_OK,
-        "device-1", S, 0},
+        "device-1", S, 0, {C_NONE}},
     {"individual, ID case differs", {L_DEV1}, "device-1",
         {{'I', "DEVICE-1", EN, {L_DEV1}, {NULL}}}, {}, RC_ATTEST_OK, "DEVICE-1",
-        P, 0},
+        P, 0, {C_NONE}},
     {"individual self-signed", {L_SELF}, "device-1",
         {{'I', "device-1", EN, {L_SELF}, {NULL}}}, {}, RC_ATTEST_OK, "device-1",
-        P, 0},
+        P, 0, {C_NONE}},
     {"individual, no slot matches", {L_DEV1}, "device-1",
         {{'I', "device-1", EN, {L_DEV1_B}, {NULL}}}, {},
-        RC_ATTEST_INDIVIDUAL_NO_MATCH, "device-1", P, 0},
+        RC_ATTEST_INDIVIDUAL_NO_MATCH, "device-1", P, 0, {C_NONE}},
     {"individual without certificates", {L_DEV1}, "device-1",
         {{'I', "device-1", EN, {C_NONE}, {NULL}}}, {},
-        RC_ATTEST_INDIVIDUAL_NO_MATCH, "device-1", P, 0},
+        RC_ATTEST_INDIVIDUAL_NO_MATCH, "device-1", P, 0, {C_NONE}},
     {"individual decides before an accepting group", {L_DEV1, C_INTER},
         "device-1",
         {{'I', "device-1", EN, {L_DEV1_B}, {NULL}},
             {'G', "grp-root", EN, {C_ROOT}, {NULL}}},
-        {}, RC_ATTEST_INDIVIDUAL_NO_MATCH, "device-1", P, 0},
+        {}, RC_ATTEST_INDIVIDUAL_NO_MATCH, "device-1", P, 0, {C_NONE}},
     /* S12: a disabled individual blocks a device of an enabled group. */
     {"cert in disabled individual and enabled group", {L_DEV1, C_INTER},
         "device-1",
         {{'I', "device-1", DIS, {L_DEV1}, {NULL}},
             {'G', "grp-root", EN, {C_ROOT}, {NULL}}},
-        {}, RC_ATTEST_INDIVIDUAL_DISABLED, "device-1", P, 0},
+        {}, RC_ATTEST_INDIVIDUAL_DISABLED, "device-1", P, 0, {C_NONE}},
     {"disabled individual without cert, enabled group", {L_DEV1, C_INTER},
         "device-1",
         {{'I', "device-1", DIS, {C_NONE}, {NULL}},
             {'G', "grp-root", EN, {C_ROOT}, {NULL}}},
-        {}, RC_ATTEST_INDIVIDUAL_DISABLED, "device-1", P, 0},
+        {}, RC_ATTEST_INDIVIDUAL_DISABLED, "device-1", P, 0, {C_NONE}},
     {"leaf in another ID's disabled individual", {L_DEV1, C_INTER}, "device-1",
         {{'H', "device-2", DIS, {L_DEV1}, {NULL}},
             {'G', "grp-root", EN, {C_ROOT}, {NULL}}},
-        {}, RC_ATTEST_DISABLED_CERT, "device-2", P, 0},
+        {}, RC_ATTEST_DISABLED_CERT, "device-2", P, 0, {C_NONE}},
     {"leaf in another ID's enabled individual", {L_DEV1, C_INTER}, "device-1",
         {{'H', "device-2", EN, {L_DEV1}, {NULL}},
             {'G', "grp-root", EN, {C_ROOT}, {NULL}}},
-        {}, RC_ATTEST_OK, "grp-root", P, 0},
+        {}, RC_ATTEST_OK, "grp-root", P, 0, {C_NONE}},
     {"presented root in a disabled group", {L_DEV1, C_INTER, C_ROOT},
         "device-1",
         {{'G', "grp-inter", EN, {C_INTER}, {NULL}},
             {'G', "grp-root", DIS, {C_NONE, C_ROOT}, {NULL}}},
-        {}, RC_ATTEST_DISABLED_CERT, "grp-root", S, 0},
+        {}, RC_ATTEST_DISABLED_CERT, "grp-root", S, 0, {C_NONE}},
     {"presented CA in a disabled group's CA reference",
         {L_DEV1, C_INTER, C_ROOT}, "device-1",
         {{'G', "grp-inter", EN, {C_INTER}, {NULL}},
             {'G', "grp-ref", DIS, {C_NONE}, {"ca-root"}}},
-        {{"ca-root", C_ROOT, 1}}, RC_ATTEST_DISABLED_CERT, "grp-ref", P, 0},
+        {{"ca-root", C_ROOT, 1}}, RC_ATTEST_DISABLED_CERT, "grp-ref", P, 0,
+        {C_NONE}},
     {"disabled root group, intermediate group decides", {L_DEV1, C_INTER},
         "device-1",
         {{'G', "grp-inter", EN, {C_INTER}, {NULL}},
             {'G', "grp-root", DIS, {C_ROOT}, {NULL}}},
-        {}, RC_ATTEST_OK, "grp-inter", P, 0},
+        {}, RC_ATTEST_OK, "grp-inter", P, 0, {C_NONE}},
     /* S7, S13: groups by root or intermediate, leaf alone or with chain. */
     {"group by root, leaf + intermediate", {L_DEV1, C_INTER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK, "grp-root",
-        P, 0},
+        P, 0, {C_NONE}},
     {"group by root, full chain", {L_DEV1, C_INTER, C_ROOT}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK, "grp-root",
-        P, 0},
+        P, 0, {C_NONE}},
     {"group by root, leaf directly under it", {L_DEV1_ROOT}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK, "grp-root",
-        P, 0},
+        P, 0, {C_NONE}},
     {"group by root, leaf alone", {L_DEV1}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_NO_ENROLLMENT,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {"group by intermediate, leaf alone", {L_DEV1}, "device-1",
         {{'G', "grp-inter", EN, {C_INTER}, {NULL}}}, {}, RC_ATTEST_OK,
-        "grp-inter", P, 0},
+        "grp-inter", P, 0, {C_NONE}},
     {"group by intermediate, leaf + chain", {L_DEV1, C_INTER, C_ROOT},
         "device-1", {{'G', "grp-inter", EN, {C_INTER}, {NULL}}}, {},
-        RC_ATTEST_OK, "grp-inter", P, 0},
+        RC_ATTEST_OK, "grp-inter", P, 0, {C_NONE}},
     {"group secondary slot", {L_DEV1, C_INTER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT2, C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK,
-        "grp-root", S, 0},
+        "grp-root", S, 0, {C_NONE}},
     {"nearest group decides", {L_DEV1, C_INTER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}},
             {'G', "grp-inter", EN, {C_INTER}, {NULL}}},
-        {}, RC_ATTEST_OK, "grp-inter", P, 0},
+        {}, RC_ATTEST_OK, "grp-inter", P, 0, {C_NONE}},
     {"nearest group disabled", {L_DEV1}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}},
             {'G', "grp-inter", DIS, {C_INTER}, {NULL}}},
-        {}, RC_ATTEST_GROUP_DISABLED, "grp-inter", P, 0},
+        {}, RC_ATTEST_GROUP_DISABLED, "grp-inter", P, 0, {C_NONE}},
     {"same depth: the disabled group first", {L_DEV1}, "device-1",
         {{'G', "grp-a", EN, {C_INTER}, {NULL}},
             {'G', "grp-b", DIS, {C_INTER_X}, {NULL}}},
-        {}, RC_ATTEST_GROUP_DISABLED, "grp-b", P, 0},
+        {}, RC_ATTEST_GROUP_DISABLED, "grp-b", P, 0, {C_NONE}},
     {"same depth: the first enabled group", {L_DEV1}, "device-1",
         {{'G', "grp-a", EN, {C_INTER_X}, {NULL}},
             {'G', "grp-b", EN, {C_INTER}, {NULL}}},
-        {}, RC_ATTEST_OK, "grp-a", P, 0},
+        {}, RC_ATTEST_OK, "grp-a", P, 0, {C_NONE}},
     {"same name, other key: no match", {L_DEV1}, "device-1",
         {{'G', "grp-fake", EN, {C_INTER_FAKE}, {NULL}}}, {},
-        RC_ATTEST_NO_ENROLLMENT, NULL, P, 0},
+        RC_ATTEST_NO_ENROLLMENT, NULL, P, 0, {C_NONE}},
     {"two intermediates, group by root", {L_DEV1_I2, C_INTER2, C_INTER},
         "device-1", {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK,
-        "grp-root", P, 0},
+        "grp-root", P, 0, {C_NONE}},
     {"two intermediates, group by the upper", {L_DEV1_I2, C_INTER2}, "device-1",
         {{'G', "grp-inter", EN, {C_INTER}, {NULL}}}, {}, RC_ATTEST_OK,
-        "grp-inter", P, 0},
+        "grp-inter", P, 0, {C_NONE}},
     {"two intermediates, group by the lower, leaf alone", {L_DEV1_I2},
         "device-1", {{'G', "grp-i2", EN, {C_INTER2}, {NULL}}}, {}, RC_ATTEST_OK,
-        "grp-i2", P, 0},
+        "grp-i2", P, 0, {C_NONE}},
     {"two intermediates, lower one missing", {L_DEV1_I2, C_INTER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_CHAIN_INVALID,
-        "grp-root", P, 0},
+        "grp-root", P, 0, {C_NONE}},
     {"chain out of order", {L_DEV1_I2, C_INTER, C_INTER2}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK, "grp-root",
-        P, 0},
+        P, 0, {C_NONE}},
     {"unknown CA", {L_OTHER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_NO_ENROLLMENT,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {"no enrollment at all", {L_DEV1, C_INTER}, "device-1", {}, {},
-        RC_ATTEST_NO_ENROLLMENT, NULL, P, 0},
+        RC_ATTEST_NO_ENROLLMENT, NULL, P, 0, {C_NONE}},
     {"group holds the leaf itself", {L_DEV1}, "device-1",
         {{'G', "grp-leaf", EN, {L_DEV1}, {NULL}}}, {}, RC_ATTEST_CHAIN_INVALID,
-        "grp-leaf", P, 0},
+        "grp-leaf", P, 0, {C_NONE}},
     /* Verified-CA references. */
     {"group via verified CA reference", {L_DEV1, C_INTER}, "device-1",
         {{'G', "grp-ref", EN, {C_NONE}, {"ca-root"}}}, {{"ca-root", C_ROOT, 1}},
-        RC_ATTEST_OK, "grp-ref", P, 0},
+        RC_ATTEST_OK, "grp-ref", P, 0, {C_NONE}},
     {"CA reference, name in other case", {L_DEV1, C_INTER}, "device-1",
         {{'G', "grp-ref", EN, {C_NONE}, {NULL, "CA-Root"}}},
-        {{"ca-root", C_ROOT, 1}}, RC_ATTEST_OK, "grp-ref", S, 0},
+        {{"ca-root", C_ROOT, 1}}, RC_ATTEST_OK, "grp-ref", S, 0, {C_NONE}},
     {"unverified CA reference", {L_DEV1, C_INTER}, "device-1",
         {{'G', "grp-ref", EN, {C_NONE}, {"ca-root"}}}, {{"ca-root", C_ROOT, 0}},
-        RC_ATTEST_CA_UNVERIFIED, "grp-ref", P, 0},
+        RC_ATTEST_CA_UNVERIFIED, "grp-ref", P, 0, {C_NONE}},
     {"CA reference to a missing CA", {L_DEV1, C_INTER}, "device-1",
         {{'G', "grp-ref", EN, {C_NONE}, {"ca-gone"}}}, {{"ca-root", C_ROOT, 1}},
-        RC_ATTEST_NO_ENROLLMENT, NULL, P, 0},
+        RC_ATTEST_NO_ENROLLMENT, NULL, P, 0, {C_NONE}},
     /* Issuers: validity, cA TRUE, keyCertSign. */
     {"expired intermediate presented", {L_UNDER_EXP, C_INTER_EXP}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_CHAIN_INVALID,
-        "grp-root", P, 0},
+        "grp-root", P, 0, {C_NONE}},
     {"expired intermediate in the group", {L_UNDER_EXP}, "device-1",
         {{'G', "grp-exp", EN, {C_INTER_EXP}, {NULL}}}, {},
-        RC_ATTEST_CHAIN_INVALID, "grp-exp", P, 0},
+        RC_ATTEST_CHAIN_INVALID, "grp-exp", P, 0, {C_NONE}},
     {"intermediate without cA TRUE", {L_UNDER_NOCA, C_INTER_NOCA}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_CHAIN_INVALID,
-        "grp-root", P, 0},
+        "grp-root", P, 0, {C_NONE}},
     {"group cert without cA TRUE", {L_UNDER_NOCA}, "device-1",
         {{'G', "grp-noca", EN, {C_INTER_NOCA}, {NULL}}}, {},
-        RC_ATTEST_CHAIN_INVALID, "grp-noca", P, 0},
+        RC_ATTEST_CHAIN_INVALID, "grp-noca", P, 0, {C_NONE}},
     {"intermediate without keyCertSign", {L_UNDER_NOKU, C_INTER_NOKU},
         "device-1", {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {},
-        RC_ATTEST_CHAIN_INVALID, "grp-root", P, 0},
+        RC_ATTEST_CHAIN_INVALID, "grp-root", P, 0, {C_NONE}},
     {"group cert without keyCertSign", {L_UNDER_NOKU}, "device-1",
         {{'G', "grp-noku", EN, {C_INTER_NOKU}, {NULL}}}, {},
-        RC_ATTEST_CHAIN_INVALID, "grp-noku", P, 0},
+        RC_ATTEST_CHAIN_INVALID, "grp-noku", P, 0, {C_NONE}},
     {"intermediate expired at now, leaf still valid", {L_DEV1_LONG}, "device-1",
         {{'G', "grp-inter", EN, {C_INTER}, {NULL}}}, {},
-        RC_ATTEST_CHAIN_INVALID, "grp-inter", P, 2 * H},
+        RC_ATTEST_CHAIN_INVALID, "grp-inter", P, 2 * H, {C_NONE}},
     {"every certificate valid at now", {L_DEV1_LONG}, "device-1",
         {{'G', "grp-inter", EN, {C_INTER}, {NULL}}}, {}, RC_ATTEST_OK,
-        "grp-inter", P, H / 2},
+        "grp-inter", P, H / 2, {C_NONE}},
     /* The leaf: CN, validity. */
     {"wrong CN case", {L_CASE, C_INTER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_CN_MISMATCH,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {"CN of another device", {L_DEV1, C_INTER}, "device-2",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_CN_MISMATCH,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {"64-character CN", {L_64, C_INTER}, ID64,
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK, "grp-root",
-        P, 0},
+        P, 0, {C_NONE}},
     {"128-character ID, CN cannot match", {L_64, C_INTER}, ID128,
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_CN_MISMATCH,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {". - _ : in the ID", {L_PUNCT, C_INTER}, "dev.ice-1_a:b",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK, "grp-root",
-        P, 0},
+        P, 0, {C_NONE}},
     {"expired leaf", {L_EXP, C_INTER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_EXPIRED, NULL,
-        P, 0},
+        P, 0, {C_NONE}},
     {"expired leaf, individual", {L_EXP}, "device-1",
         {{'I', "device-1", EN, {L_EXP}, {NULL}}}, {}, RC_ATTEST_EXPIRED, NULL,
-        P, 0},
+        P, 0, {C_NONE}},
     {"not-yet-valid leaf", {L_NYV, C_INTER}, "device-1",
         {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_NOT_YET_VALID,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {"not-yet-valid leaf, individual", {L_NYV}, "device-1",
         {{'I', "device-1", EN, {L_NYV}, {NULL}}}, {}, RC_ATTEST_NOT_YET_VALID,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {"CN checked before validity", {L_EXP}, "device-2", {}, {},
-        RC_ATTEST_CN_MISMATCH, NULL, P, 0},
+        RC_ATTEST_CN_MISMATCH, NULL, P, 0, {C_NONE}},
+    /* S9: the blocklist, after the CN and before everything else. */
+    {"blocked leaf, individual holds it", {L_DEV1}, "device-1",
+        {{'I', "device-1", EN, {L_DEV1}, {NULL}}}, {}, RC_ATTEST_BLOCKED, NULL,
+        P, 0, {L_DEV1}},
+    {"blocked leaf, the other slot's leaf still works", {L_DEV1_B}, "device-1",
+        {{'I', "device-1", EN, {L_DEV1, L_DEV1_B}, {NULL}}}, {}, RC_ATTEST_OK,
+        "device-1", S, 0, {L_DEV1}},
+    {"blocked presented intermediate, group by root", {L_DEV1, C_INTER},
+        "device-1", {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {},
+        RC_ATTEST_BLOCKED, NULL, P, 0, {C_INTER}},
+    {"blocked presented root", {L_DEV1, C_INTER, C_ROOT}, "device-1",
+        {{'G', "grp-inter", EN, {C_INTER}, {NULL}}}, {}, RC_ATTEST_BLOCKED,
+        NULL, P, 0, {C_ROOT}},
+    {"blocked group certificate, not presented", {L_DEV1}, "device-1",
+        {{'G', "grp-inter", EN, {C_INTER}, {NULL}}}, {}, RC_ATTEST_BLOCKED,
+        "grp-inter", P, 0, {C_INTER}},
+    {"blocked CA certificate behind a reference", {L_DEV1, C_INTER}, "device-1",
+        {{'G', "grp-ref", EN, {C_NONE}, {"ca-root"}}}, {{"ca-root", C_ROOT, 1}},
+        RC_ATTEST_BLOCKED, "grp-ref", P, 0, {C_ROOT}},
+    {"blocked other certificate changes nothing", {L_DEV1, C_INTER}, "device-1",
+        {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK, "grp-root",
+        P, 0, {L_DEV1_B, C_ROOT2}},
+    {"blocked before expired", {L_EXP}, "device-1",
+        {{'I', "device-1", EN, {L_EXP}, {NULL}}}, {}, RC_ATTEST_BLOCKED, NULL,
+        P, 0, {L_EXP}},
+    {"blocked before a disabled holder (S12)", {L_DEV1, C_INTER}, "device-1",
+        {{'H', "device-2", DIS, {L_DEV1}, {NULL}},
+            {'G', "grp-root", EN, {C_ROOT}, {NULL}}},
+        {}, RC_ATTEST_BLOCKED, NULL, P, 0, {L_DEV1}},
+    {"CN checked before the blocklist", {L_DEV1}, "device-2", {}, {},
+        RC_ATTEST_CN_MISMATCH, NULL, P, 0, {L_DEV1}},
     /* The shape of the request. */
     {"no certificate", {C_NONE}, "device-1",
         {{'I', "device-1", EN, {L_DEV1}, {NULL}}}, {}, RC_ATTEST_NO_CHAIN, NULL,
-        P, 0},
+        P, 0, {C_NONE}},
     {"ID with '/'", {L_DEV1}, "device/1", {}, {}, RC_ATTEST_BAD_REGISTRATION_ID,
-        NULL, P, 0},
+        NULL, P, 0, {C_NONE}},
     {"ID with a space", {L_DEV1}, "device 1", {}, {},
-        RC_ATTEST_BAD_REGISTRATION_ID, NULL, P, 0},
+        RC_ATTEST_BAD_REGISTRATION_ID, NULL, P, 0, {C_NONE}},
     {"empty ID", {L_DEV1}, "", {}, {}, RC_ATTEST_BAD_REGISTRATION_ID, NULL, P,
-        0},
+        0, {C_NONE}},
     {"129-character ID", {L_DEV1}, ID128 "q", {}, {},
-        RC_ATTEST_BAD_REGISTRATION_ID, NULL, P, 0},
+        RC_ATTEST_BAD_REGISTRATION_ID, NULL, P, 0, {C_NONE}},
     {"chain too long",
         {L_DEV1, C_INTER, C_ROOT, C_INTER, C_ROOT, C_INTER, C_ROOT, C_INTER,
             C_ROOT, C_INTER, C_ROOT},
         "device-1", {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {},
-        RC_ATTEST_CHAIN_TOO_LONG, NULL, P, 0},
+        RC_ATTEST_CHAIN_TOO_LONG, NULL, P, 0, {C_NONE}},
     {"chain at the limit",
         {L_DEV1, C_INTER, C_ROOT, C_INTER, C_ROOT, C_INTER, C_ROOT, C_INTER,
             C_ROOT, C_INTER},
         "device-1", {{'G', "grp-root", EN, {C_ROOT}, {NULL}}}, {}, RC_ATTEST_OK,
-        "grp-root", P, 0},
+        "grp-root", P, 0, {C_NONE}},
 };
 
 /* A row's view; every enrollment it made is in all[]. */
@@ -415,6 +448,7 @@ struct built {
 	struct rc_enrollment *all[4];
 	struct rc_enrollment *groups[4], *holders[4];
 	struct rc_ca_cert *cas[2];
+	char blocked[3][65];
 	STACK_OF(X509) *chain;
 };
 
@@ -465,9 +499,14 @@ build(const struct row *r, struct built *b)
 		b->cas[i]->verified = r->cas[i].verified;
 		b->v.ncas++;
 	}
+	for (i = 0; i < NITEMS(r->blocked) && r->blocked[i] != C_NONE; i++)
+		assert_int_equal(rc_x509_thumbprint(pki.x[r->blocked[i]], 1,
+		                     b->blocked[b->v.nblocked++], 65),
+		    RC_OK);
 	b->v.groups = b->groups;
 	b->v.holders = b->holders;
 	b->v.cas = b->cas;
+	b->v.blocked = b->v.nblocked > 0 ? b->blocked : NULL;
 }
 
 static void
@@ -519,6 +558,9 @@ check_row(const struct row *r)
 	}
 	assert_true(res.message[0] != '\0');
 	assert_message_private(r, res.message);
+	if (r->reason == RC_ATTEST_BLOCKED)
+		assert_string_equal(res.message,
+		    "the certificate has been revoked");
 	if (r->chain[0] != C_NONE && r->reason != RC_ATTEST_CHAIN_TOO_LONG &&
 	    r->reason != RC_ATTEST_BAD_REGISTRATION_ID) {
 		assert_int_equal(rc_x509_thumbprint(pki.x[r->chain[0]], 1, sha,
@@ -546,7 +588,7 @@ decide_at(enum cid leaf, time_t now)
 {
 	const struct row r = {"at", {leaf}, "device-1",
 	    {{'I', "device-1", EN, {leaf}, {NULL}}}, {}, RC_ATTEST_OK, NULL, P,
-	    0};
+	    0, {C_NONE}};
 	struct rc_attest_result res;
 	struct built b;
 
@@ -586,7 +628,7 @@ test_arguments(void **state)
 {
 	const struct row r = {"args", {L_DEV1}, "device-1",
 	    {{'I', "device-2", EN, {L_DEV1}, {NULL}}}, {}, RC_ATTEST_OK, NULL,
-	    P, 0};
+	    P, 0, {C_NONE}};
 	struct rc_attest_result res;
 	struct rc_attest_view empty;
 	struct built b;
@@ -672,7 +714,7 @@ test_corrupt_group(void **state)
 	const struct row r = {"corrupt", {L_DEV1, C_INTER}, "device-1",
 	    {{'G', "grp-inter", EN, {C_INTER}, {NULL}},
 	        {'G', "grp-bad", DIS, {C_ROOT2}, {NULL}}},
-	    {}, RC_ATTEST_OK, NULL, P, 0};
+	    {}, RC_ATTEST_OK, NULL, P, 0, {C_NONE}};
 	struct rc_attest_result res;
 	struct built b;
 
@@ -723,7 +765,8 @@ alloc_row(const char *name)
 	    "group via verified CA reference",
 	    "same depth: the first enabled group",
 	    "two intermediates, lower one missing", "wrong CN case",
-	    "expired leaf"};
+	    "expired leaf", "blocked presented root",
+	    "blocked group certificate, not presented"};
 	size_t i;
 
 	for (i = 0; i < NITEMS(names); i++)
@@ -912,6 +955,56 @@ test_gather_decisions(void **state)
 }
 
 static void
+block(struct rc_store *s, enum cid c)
+{
+	char sha[65];
+
+	assert_int_equal(rc_x509_thumbprint(pki.x[c], 1, sha, sizeof(sha)),
+	    RC_OK);
+	assert_int_equal(rc_store_blocklist_put(s, &owner, sha, "test", NULL),
+	    RC_OK);
+}
+
+/* S9 through the store: presented certificates and group anchors. */
+static void
+test_gather_blocked(void **state)
+{
+	struct fx *f = *state;
+	struct rc_attest_result res;
+	struct rc_attest_view v;
+	STACK_OF(X509) *sk = chain_of(L_DEV1_B, C_INTER);
+
+	block(f->s, L_DEV1_B);
+	assert_int_equal(rc_attest_gather(f->s, sk, "device-1", &v), RC_OK);
+	assert_int_equal(v.nblocked, 1);
+	assert_int_equal(rc_attest(sk, "device-1", pki.now, &v, &res), RC_OK);
+	assert_int_equal(res.reason, RC_ATTEST_BLOCKED);
+	assert_string_equal(res.message, "the certificate has been revoked");
+	assert_null(res.enrollment);
+	rc_attest_view_free(&v);
+	sk_X509_free(sk);
+	/* the group's own certificate, the leaf alone presented */
+	sk = chain_of(L_PUNCT, C_NONE);
+	block(f->s, C_INTER);
+	assert_int_equal(rc_attest_gather(f->s, sk, "dev.ice-1_a:b", &v),
+	    RC_OK);
+	assert_int_equal(v.nblocked, 1);
+	assert_int_equal(rc_attest(sk, "dev.ice-1_a:b", pki.now, &v, &res),
+	    RC_OK);
+	assert_int_equal(res.reason, RC_ATTEST_BLOCKED);
+	assert_string_equal(res.enrollment->id, "grp-inter");
+	rc_attest_view_free(&v);
+	sk_X509_free(sk);
+	/* a verified CA certificate: found once through the CA list */
+	block(f->s, C_ROOT);
+	sk = chain_of(L_DEV1_ROOT, C_NONE);
+	assert_int_equal(rc_attest_gather(f->s, sk, "device-9", &v), RC_OK);
+	assert_int_equal(v.nblocked, 2);
+	rc_attest_view_free(&v);
+	sk_X509_free(sk);
+}
+
+static void
 test_gather_edges(void **state)
 {
 	struct fx *f = *state;
@@ -991,6 +1084,8 @@ test_gather_each_alloc(void **state)
 	struct fx *f = *state;
 	struct gather_arg a = {f->s, chain_of(L_DEV1_B, C_INTER)};
 
+	/* found, not presented, not deciding: the individual does */
+	block(f->s, C_ROOT);
 	quiet(1);
 	rctest_each_alloc(gather_once, &a, 0);
 	quiet(0);
@@ -1012,6 +1107,7 @@ main(void)
 	    cmocka_unit_test(test_each_alloc),
 	    T(test_gather),
 	    T(test_gather_decisions),
+	    T(test_gather_blocked),
 	    T(test_gather_edges),
 	    T(test_gather_pages),
 	    T(test_gather_each_alloc),
