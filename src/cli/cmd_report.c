@@ -137,7 +137,7 @@ dps_sources(struct report *r, struct client *dps)
 	json_decref(list);
 	gmtime_r(&r->until, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(path, sizeof(path), "/issued?before=%s&max=10000", when);
+	snprintf(path, sizeof(path), "/issued?before=%s&max=1000", when);
 	if ((ret = client_call(dps, "GET", path, NULL, NULL, NULL, &resp)) !=
 	    CLI_OK)
 		return ret;
