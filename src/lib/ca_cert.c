@@ -20,6 +20,14 @@ rc_ca_check_days(int days)
 }
 
 int
+rc_ca_check_secs(long secs)
+{
+	return secs >= RC_CA_SECS_MIN && secs <= RC_CA_DAYS_MAX * 86400L
+	    ? RC_OK
+	    : RC_EINVAL;
+}
+
+int
 rc_ca_check_issuer(const struct rc_ca *ca)
 {
 	if (ca == NULL || ca->cert == NULL || ca->key == NULL)
@@ -65,7 +73,7 @@ out:
 }
 
 static int
-set_validity(X509 *x, X509 *issuer, int days)
+set_validity(X509 *x, X509 *issuer, long secs)
 {
 	const ASN1_TIME *limit;
 	time_t now = time(NULL);
@@ -73,7 +81,8 @@ set_validity(X509 *x, X509 *issuer, int days)
 	if (X509_time_adj_ex(X509_getm_notBefore(x), 0, -RC_CA_BACKDATE,
 	        &now) == NULL)
 		return RC_ECRYPTO;
-	if (X509_time_adj_ex(X509_getm_notAfter(x), days, 0, &now) == NULL)
+	if (X509_time_adj_ex(X509_getm_notAfter(x), (int)(secs / 86400),
+	        secs % 86400, &now) == NULL)
 		return RC_ECRYPTO;
 	if (issuer == NULL)
 		return RC_OK;
@@ -165,7 +174,7 @@ name_from_cn(const char *cn, X509_NAME **out)
 
 int
 rc_ca_make_cert(const struct rc_ca *issuer, EVP_PKEY *selfkey, EVP_PKEY *pubkey,
-    const char *cn, int days, const struct rc_ca_profile *p, X509 **out)
+    const char *cn, long secs, const struct rc_ca_profile *p, X509 **out)
 {
 	X509_NAME *name = NULL;
 	X509 *x, *icert;
@@ -184,7 +193,7 @@ rc_ca_make_cert(const struct rc_ca *issuer, EVP_PKEY *selfkey, EVP_PKEY *pubkey,
 	    !X509_set_pubkey(x, pubkey))
 		goto out;
 	if ((rc = set_serial(x)) != RC_OK ||
-	    (rc = set_validity(x, issuer != NULL ? icert : NULL, days)) !=
+	    (rc = set_validity(x, issuer != NULL ? icert : NULL, secs)) !=
 	        RC_OK ||
 	    (rc = add_extensions(x, icert, p)) != RC_OK)
 		goto out;
