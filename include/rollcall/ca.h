@@ -40,7 +40,7 @@
 #define RC_CA_DAYS_MAX 36500
 /* The shortest leaf rc_ca_sign_csr_secs issues, in seconds. */
 #define RC_CA_SECS_MIN 60
-/* notBefore back-dating, in seconds. */
+/* notBefore back-dating, in seconds (at most a tenth of the lifetime). */
 #define RC_CA_BACKDATE 300
 /* Largest ca.pem / chain.pem rc_ca_load reads. */
 #define RC_CA_MAX_FILE (1024 * 1024)

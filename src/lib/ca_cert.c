@@ -1,7 +1,7 @@
 /*
  * The certificate builder behind everything the CA issues.  ca.h states the
  * rules it applies: X.509 v3, random positive serial, notBefore back-dated
- * by RC_CA_BACKDATE, notAfter clamped to the issuer's, SHA-256 signature,
+ * by RC_CA_BACKDATE (a tenth of a shorter lifetime), notAfter clamped to the issuer's, SHA-256 signature,
  * extensions chosen by a profile.
  */
 #include <stdio.h>
@@ -78,7 +78,12 @@ set_validity(X509 *x, X509 *issuer, long secs)
 	const ASN1_TIME *limit;
 	time_t now = time(NULL);
 
-	if (X509_time_adj_ex(X509_getm_notBefore(x), 0, -RC_CA_BACKDATE,
+	/*
+	 * Back-dating covers clock skew; a short-lived certificate keeps
+	 * at least nine tenths of its lifetime ahead of it.
+	 */
+	if (X509_time_adj_ex(X509_getm_notBefore(x), 0,
+	        -(secs / 10 < RC_CA_BACKDATE ? secs / 10 : RC_CA_BACKDATE),
 	        &now) == NULL)
 		return RC_ECRYPTO;
 	if (X509_time_adj_ex(X509_getm_notAfter(x), (int)(secs / 86400),
