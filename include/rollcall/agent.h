@@ -55,7 +55,9 @@ struct rc_agent_conf {
 	char *trust_bundle; /* CA certificates of the servers (PEM) */
 	char *bootstrap_cert; /* first certificate (chain PEM) */
 	char *bootstrap_key; /* its key (PEM), for the file keystore */
-	char *keystore; /* "file", or a pkcs11: URI of the token */
+	/* "file", or a pkcs11: URI (accepted, not implemented: the key
+	 * operations answer RC_EUNSUPPORTED) */
+	char *keystore;
 	char *key_type; /* p256, p384, rsa2048, rsa3072 */
 	long long hub_port; /* 0: the DPS port */
 	long long telemetry_interval; /* seconds; 0: none */

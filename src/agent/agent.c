@@ -437,8 +437,12 @@ serve(struct rc_agent *a, time_t *next_renew)
 			rc_log_warnx("hub: telemetry not sent");
 		a->next_telemetry = now + a->conf->telemetry_interval;
 	}
+	if (a->report_rid != 0 && now >= a->report_next &&
+	    agent_hub_report(a) != RC_OK)
+		rc_log_warnx("hub: cannot report the certificate");
 	if (a->action.pending) {
-		run_action(a);
+		if (now >= a->action.at)
+			run_action(a);
 		return;
 	}
 	if (now >= *next_renew && renew_due(a)) {

@@ -34,6 +34,7 @@ struct agent_slot {
 /* One pending method action, run by the main loop after the reply. */
 struct agent_action {
 	int pending;
+	time_t at; /* not before: the reply must reach the caller first */
 	struct rc_agent_method_req req;
 };
 
@@ -57,6 +58,9 @@ struct rc_agent {
 	struct agent_action action;
 	volatile sig_atomic_t stop;
 	unsigned long seq, rid;
+	/* the reported patch not yet acknowledged (0: none), sent again */
+	unsigned long report_rid;
+	time_t report_next;
 	time_t next_telemetry;
 };
 

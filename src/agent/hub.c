@@ -92,6 +92,38 @@ on_method(struct rc_agent *a, const char *t, const void *p, size_t n)
 	method_reply(a, rid, 200, "status", "accepted");
 	a->action.req = req;
 	a->action.pending = 1;
+	/*
+	 * The session stays up a moment so that the reply is delivered to
+	 * the service caller before the action replaces the session (the
+	 * hub answers DeviceNotOnline for a device that left first).
+	 */
+	a->action.at = time(NULL) + 2;
+}
+
+/*
+ * "{status}/?$rid={rid}[&$version=N]": a reported patch is acknowledged
+ * by a 2xx with its rid; until then it is sent again (a patch sent just
+ * after CONNACK may reach the hub before the session is registered).
+ */
+static void
+on_twin_res(struct rc_agent *a, const char *t)
+{
+	const char *p = strstr(t, "$rid=");
+	char want[32];
+	size_t n;
+
+	if (p == NULL || a->report_rid == 0)
+		return;
+	p += 5;
+	n = strcspn(p, "&");
+	snprintf(want, sizeof(want), "%lu", a->report_rid);
+	if (n != strlen(want) || memcmp(p, want, n) != 0)
+		return;
+	if (t[0] == '2') {
+		a->report_rid = 0;
+		return;
+	}
+	rc_log_warnx("hub: reported properties refused: %.100s", t);
 }
 
 static void
@@ -102,9 +134,8 @@ hub_msg(void *arg, const char *topic, const void *p, size_t n)
 
 	if (strncmp(topic, methods, sizeof(methods) - 1) == 0)
 		on_method(a, topic + sizeof(methods) - 1, p, n);
-	else if (strncmp(topic, "$iothub/twin/res/", 17) == 0 &&
-	    strncmp(topic + 17, "2", 1) != 0)
-		rc_log_warnx("hub: twin update refused: %.100s", topic);
+	else if (strncmp(topic, "$iothub/twin/res/", 17) == 0)
+		on_twin_res(a, topic + 17);
 }
 
 int
@@ -225,5 +256,7 @@ agent_hub_report(struct rc_agent *a)
 	    (rc = cert_json(a, cert)) == RC_OK)
 		rc = publish_json(a, topic, o, 0);
 	json_decref(o);
+	a->report_rid = a->rid;
+	a->report_next = time(NULL) + 3;
 	return rc;
 }
