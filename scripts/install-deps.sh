@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang clang-format openssl
 libssl-dev libevent-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
-libcmocka-dev libclang-rt-14-dev mosquitto-clients"
+libcmocka-dev libclang-rt-14-dev mosquitto-clients libmosquitto-dev"
 
 missing=""
 for p in $PKGS; do

@@ -38,7 +38,9 @@
 #define RC_CA_DAYS_VERIFICATION 30
 /* Every days argument is in [1, RC_CA_DAYS_MAX], else RC_EINVAL. */
 #define RC_CA_DAYS_MAX 36500
-/* notBefore back-dating, in seconds. */
+/* The shortest leaf rc_ca_sign_csr_secs issues, in seconds. */
+#define RC_CA_SECS_MIN 60
+/* notBefore back-dating, in seconds (at most a tenth of the lifetime). */
 #define RC_CA_BACKDATE 300
 /* Largest ca.pem / chain.pem rc_ca_load reads. */
 #define RC_CA_MAX_FILE (1024 * 1024)
@@ -101,6 +103,13 @@ void rc_ca_free(struct rc_ca *);
  */
 RC_MUST_CHECK int rc_ca_sign_csr(const struct rc_ca *, X509_REQ *csr, int days,
     X509 **out);
+/*
+ * rc_ca_sign_csr with the validity in seconds, RC_CA_SECS_MIN to
+ * RC_CA_DAYS_MAX days (else RC_EINVAL): short-lived device certificates
+ * exercise renewal (rollcalld's device-cert-validity).
+ */
+RC_MUST_CHECK int rc_ca_sign_csr_secs(const struct rc_ca *, X509_REQ *csr,
+    long secs, X509 **out);
 
 /* A new key of the given type, a CSR for cn, rc_ca_sign_csr.  Owns both. */
 RC_MUST_CHECK int rc_ca_issue(const struct rc_ca *, const char *cn,

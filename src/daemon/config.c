@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "rollcall/ca.h"
 #include "rollcall/log.h"
 #include "rollcall/mem.h"
 
@@ -66,6 +67,9 @@ static const struct rc_conf_opt table[] = {
         "CA certificates clients trust (for reference)"),
     OPT("device-ca", RC_CONF_PATH, device_ca, 0, 0, NULL, NULL, 0,
         "directory of the device-signing CA"),
+    OPT("device-cert-validity", RC_CONF_DURATION, device_cert_validity,
+        RC_CA_SECS_MIN, RC_CA_DAYS_MAX * 86400LL, "365d", NULL, 0,
+        "lifetime of the device certificates the CA issues from CSRs"),
     OPT("roles", RC_CONF_LIST, roles, 0, 0, "dps hub ca", role_names, 0,
         "roles to run"),
     OPT("workers", RC_CONF_INT, workers, 0, 1024, "0", NULL, 0,

@@ -60,6 +60,7 @@ struct config {
 	char *tls_key;
 	char *trust_bundle;
 	char *device_ca;
+	long long device_cert_validity; /* seconds */
 	struct rc_strlist roles;
 	long long workers;
 	long long max_body;

@@ -152,8 +152,8 @@ start_signer(struct daemon *d)
 
 	if (d->cfg->device_ca == NULL || (d->cfg->roles_mask & ROLE_CA) == 0)
 		return;
-	if ((rc = signer_start(d->cfg->device_ca, RC_CA_DAYS_LEAF,
-	         &d->signer)) != RC_OK)
+	if ((rc = signer_start_secs(d->cfg->device_ca,
+	         (long)d->cfg->device_cert_validity, &d->signer)) != RC_OK)
 		rc_fatalx("device-ca %s: cannot start the signer: %s",
 		    d->cfg->device_ca, rc_strerror(rc));
 	signer_set_running(d->signer);

@@ -221,7 +221,7 @@ out:
 
 /* The serial as hex, for the child's own log of what it signed. */
 static void
-log_issued(X509 *leaf, const char *cn, int days)
+log_issued(X509 *leaf, const char *cn, long secs)
 {
 	BIGNUM *bn;
 	char *hex = NULL;
@@ -229,15 +229,15 @@ log_issued(X509 *leaf, const char *cn, int days)
 	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
 	if (bn != NULL)
 		hex = BN_bn2hex(bn);
-	rc_log_info("signer: issued serial %s to CN %s for %d days",
-	    hex != NULL ? hex : "?", cn, days);
+	rc_log_info("signer: issued serial %s to CN %s for %lds",
+	    hex != NULL ? hex : "?", cn, secs);
 	OPENSSL_free(hex);
 	BN_free(bn);
 }
 
 /* A request's fields, borrowed from the frame. */
 struct request {
-	uint32_t days;
+	uint32_t secs; /* 0: the maximum */
 	char cn[4 * RC_CN_MAX + 1];
 	const uint8_t *csr;
 	size_t csr_len;
@@ -253,7 +253,7 @@ parse_request(const uint8_t *p, size_t len, struct request *r)
 
 	memset(r, 0, sizeof(*r));
 	rc_buf_init(&b, p, len);
-	if ((rc = rc_buf_get_u32be(&b, &r->days)) != RC_OK ||
+	if ((rc = rc_buf_get_u32be(&b, &r->secs)) != RC_OK ||
 	    (rc = rc_buf_get_u16be(&b, &cnlen)) != RC_OK)
 		return rc;
 	if (cnlen >= sizeof(r->cn))
@@ -272,21 +272,21 @@ parse_request(const uint8_t *p, size_t len, struct request *r)
 
 /* Checks and signs one request; answers it. */
 static int
-serve_one(int fd, const struct rc_ca *ca, int max_days, const uint8_t *p,
+serve_one(int fd, const struct rc_ca *ca, long max_secs, const uint8_t *p,
     size_t len)
 {
 	struct request r;
 	X509_REQ *req = NULL;
 	X509 *leaf = NULL;
 	char why[256] = "";
-	int rc, days, refused = 1;
+	long secs;
+	int rc, refused = 1;
 
 	if ((rc = parse_request(p, len, &r)) != RC_OK) {
 		rc_log_warnx("signer: malformed request: %s", rc_strerror(rc));
 		return answer(fd, rc, 0, "malformed signer request", ca, NULL);
 	}
-	days =
-	    r.days == 0 || r.days > (uint32_t)max_days ? max_days : (int)r.days;
+	secs = r.secs == 0 || r.secs > max_secs ? max_secs : (long)r.secs;
 	if ((rc = rc_csr_parse(r.csr, r.csr_len, &req)) != RC_OK) {
 		snprintf(why, sizeof(why),
 		    "the CSR is not a PKCS#10 request "
@@ -297,13 +297,13 @@ serve_one(int fd, const struct rc_ca *ca, int max_days, const uint8_t *p,
 	if ((rc = rc_csr_check(req, r.cn, why, sizeof(why))) != RC_OK)
 		goto out;
 	refused = 0;
-	if ((rc = rc_ca_sign_csr(ca, req, days, &leaf)) != RC_OK) {
+	if ((rc = rc_ca_sign_csr_secs(ca, req, secs, &leaf)) != RC_OK) {
 		snprintf(why, sizeof(why), "the device CA cannot sign: %s",
 		    rc_strerror(rc));
 		rc_log_warnx("signer: %s", why);
 		goto out;
 	}
-	log_issued(leaf, r.cn, days);
+	log_issued(leaf, r.cn, secs);
 out:
 	rc = answer(fd, rc, refused && rc != RC_OK, why, ca, leaf);
 	X509_free(leaf);
@@ -341,7 +341,7 @@ child_setup(int fd)
 }
 
 static __attribute__((noreturn)) void
-child_main(int fd, const char *ca_dir, int max_days)
+child_main(int fd, const char *ca_dir, long max_secs)
 {
 	struct rc_ca *ca = NULL;
 	uint8_t *p;
@@ -356,7 +356,7 @@ child_main(int fd, const char *ca_dir, int max_days)
 	    rc != RC_OK)
 		_exit(1);
 	while ((rc = read_frame(fd, REQ_MAX, -1, &p, &len)) == RC_OK) {
-		rc = serve_one(fd, ca, max_days, p, len);
+		rc = serve_one(fd, ca, max_secs, p, len);
 		rc_free(p);
 		if (rc != RC_OK)
 			break;
@@ -466,13 +466,23 @@ out:
 int
 signer_start(const char *ca_dir, int max_days, struct signer **out)
 {
+	*out = NULL;
+	if (max_days < 1 || max_days > RC_CA_DAYS_MAX)
+		return RC_EINVAL;
+	return signer_start_secs(ca_dir, max_days * 86400L, out);
+}
+
+int
+signer_start_secs(const char *ca_dir, long max_secs, struct signer **out)
+{
 	struct signer_result res;
 	struct signer *s;
 	int sv[2], rc, child_rc;
 
 	*out = NULL;
 	memset(&res, 0, sizeof(res));
-	if (ca_dir == NULL || max_days < 1 || max_days > RC_CA_DAYS_MAX)
+	if (ca_dir == NULL || max_secs < RC_CA_SECS_MIN ||
+	    max_secs > RC_CA_DAYS_MAX * 86400L)
 		return RC_EINVAL;
 	if ((s = rc_calloc(1, sizeof(*s))) == NULL)
 		return RC_ENOMEM;
@@ -494,7 +504,7 @@ signer_start(const char *ca_dir, int max_days, struct signer **out)
 		return RC_EIO;
 	}
 	if (s->pid == 0)
-		child_main(sv[1], ca_dir, max_days);
+		child_main(sv[1], ca_dir, max_secs);
 	close(sv[1]);
 	s->fd = sv[0];
 	if ((rc = read_answer(s, 1, &res, &child_rc)) == RC_OK)
@@ -516,7 +526,11 @@ build_request(struct rc_wbuf *w, const uint8_t *csr, size_t csr_len,
 {
 	int rc;
 
-	if ((rc = put_be(w, days > 0 ? (uint32_t)days : 0, 4)) != RC_OK ||
+	/* in seconds on the wire; 0 (the maximum) for anything out of range */
+	if ((rc = put_be(w,
+	         days > 0 && days <= RC_CA_DAYS_MAX ? (uint32_t)days * 86400u
+	                                            : 0,
+	         4)) != RC_OK ||
 	    (rc = put_be(w, (uint32_t)strlen(cn), 2)) != RC_OK ||
 	    (rc = rc_wbuf_puts(w, cn)) != RC_OK ||
 	    (rc = put_be(w, (uint32_t)csr_len, 4)) != RC_OK)

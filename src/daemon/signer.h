@@ -12,7 +12,7 @@
  * (rc_csr_check) and caps the days at the maximum it was started with.
  *
  * Framing on the socketpair (all integers big-endian):
- *   request   u32 length, then u32 days, u16 cn length, cn,
+ *   request   u32 length, then u32 seconds, u16 cn length, cn,
  *             u32 csr length, csr DER;
  *   answer    u32 length, then u32 rc, u8 refused, u16 why length, why,
  *             u8 count, count x (u32 length, certificate DER).
@@ -62,6 +62,13 @@ struct signer_result {
  * has one thread.  The caller stops it with signer_stop.
  */
 RC_MUST_CHECK int signer_start(const char *ca_dir, int max_days,
+    struct signer **out);
+/*
+ * signer_start with the cap in seconds (RC_CA_SECS_MIN to RC_CA_DAYS_MAX
+ * days): rollcalld's device-cert-validity, which may be as short as a
+ * minute so that tests watch devices renew.
+ */
+RC_MUST_CHECK int signer_start_secs(const char *ca_dir, long max_secs,
     struct signer **out);
 
 /*

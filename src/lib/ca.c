@@ -78,8 +78,8 @@ rc_ca_new_root(const char *cn, enum rc_key_type t, int days, struct rc_ca **out)
 		return rc;
 	if ((rc = rc_key_gen(t, &ca->key)) != RC_OK)
 		goto out;
-	if ((rc = rc_ca_make_cert(NULL, ca->key, ca->key, cn, days, &root,
-	         &ca->cert)) != RC_OK)
+	if ((rc = rc_ca_make_cert(NULL, ca->key, ca->key, cn, DAYS_SECS(days),
+	         &root, &ca->cert)) != RC_OK)
 		goto out;
 	*out = ca;
 	ca = NULL;
@@ -120,8 +120,8 @@ rc_ca_new_intermediate(const struct rc_ca *parent, const char *cn,
 		return rc;
 	if ((rc = rc_key_gen(t, &ca->key)) != RC_OK)
 		goto out;
-	if ((rc = rc_ca_make_cert(parent, NULL, ca->key, cn, days, &p,
-	         &ca->cert)) != RC_OK)
+	if ((rc = rc_ca_make_cert(parent, NULL, ca->key, cn, DAYS_SECS(days),
+	         &p, &ca->cert)) != RC_OK)
 		goto out;
 	if ((rc = push1(ca->parents, parent->cert)) != RC_OK)
 		goto out;

@@ -1,7 +1,7 @@
 /*
  * The certificate builder behind everything the CA issues.  ca.h states the
  * rules it applies: X.509 v3, random positive serial, notBefore back-dated
- * by RC_CA_BACKDATE, notAfter clamped to the issuer's, SHA-256 signature,
+ * by RC_CA_BACKDATE (a tenth of a shorter lifetime), notAfter clamped to the issuer's, SHA-256 signature,
  * extensions chosen by a profile.
  */
 #include <stdio.h>
@@ -17,6 +17,14 @@ int
 rc_ca_check_days(int days)
 {
 	return days >= 1 && days <= RC_CA_DAYS_MAX ? RC_OK : RC_EINVAL;
+}
+
+int
+rc_ca_check_secs(long secs)
+{
+	return secs >= RC_CA_SECS_MIN && secs <= RC_CA_DAYS_MAX * 86400L
+	    ? RC_OK
+	    : RC_EINVAL;
 }
 
 int
@@ -65,15 +73,21 @@ out:
 }
 
 static int
-set_validity(X509 *x, X509 *issuer, int days)
+set_validity(X509 *x, X509 *issuer, long secs)
 {
 	const ASN1_TIME *limit;
 	time_t now = time(NULL);
 
-	if (X509_time_adj_ex(X509_getm_notBefore(x), 0, -RC_CA_BACKDATE,
+	/*
+	 * Back-dating covers clock skew; a short-lived certificate keeps
+	 * at least nine tenths of its lifetime ahead of it.
+	 */
+	if (X509_time_adj_ex(X509_getm_notBefore(x), 0,
+	        -(secs / 10 < RC_CA_BACKDATE ? secs / 10 : RC_CA_BACKDATE),
 	        &now) == NULL)
 		return RC_ECRYPTO;
-	if (X509_time_adj_ex(X509_getm_notAfter(x), days, 0, &now) == NULL)
+	if (X509_time_adj_ex(X509_getm_notAfter(x), (int)(secs / 86400),
+	        secs % 86400, &now) == NULL)
 		return RC_ECRYPTO;
 	if (issuer == NULL)
 		return RC_OK;
@@ -165,7 +179,7 @@ name_from_cn(const char *cn, X509_NAME **out)
 
 int
 rc_ca_make_cert(const struct rc_ca *issuer, EVP_PKEY *selfkey, EVP_PKEY *pubkey,
-    const char *cn, int days, const struct rc_ca_profile *p, X509 **out)
+    const char *cn, long secs, const struct rc_ca_profile *p, X509 **out)
 {
 	X509_NAME *name = NULL;
 	X509 *x, *icert;
@@ -184,7 +198,7 @@ rc_ca_make_cert(const struct rc_ca *issuer, EVP_PKEY *selfkey, EVP_PKEY *pubkey,
 	    !X509_set_pubkey(x, pubkey))
 		goto out;
 	if ((rc = set_serial(x)) != RC_OK ||
-	    (rc = set_validity(x, issuer != NULL ? icert : NULL, days)) !=
+	    (rc = set_validity(x, issuer != NULL ? icert : NULL, secs)) !=
 	        RC_OK ||
 	    (rc = add_extensions(x, icert, p)) != RC_OK)
 		goto out;

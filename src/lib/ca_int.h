@@ -23,16 +23,22 @@ struct rc_ca_profile {
  * expired (RC_EEXPIRED).
  */
 RC_MUST_CHECK int rc_ca_check_issuer(const struct rc_ca *ca);
+/* Days as the seconds rc_ca_make_cert takes. */
+#define DAYS_SECS(days) ((long)(days)*86400L)
+
 /* RC_EINVAL unless 1 <= days <= RC_CA_DAYS_MAX. */
 RC_MUST_CHECK int rc_ca_check_days(int days);
+/* RC_EINVAL unless RC_CA_SECS_MIN <= secs <= RC_CA_DAYS_MAX days. */
+RC_MUST_CHECK int rc_ca_check_secs(long secs);
 
 /*
  * A certificate for pubkey with subject CN=cn, issued by issuer, or
  * self-signed with selfkey (the private half of pubkey) if issuer is NULL.
- * The caller has checked issuer, days and cn.  The caller owns *out.
+ * valid for secs seconds from now.  The caller has checked issuer, the
+ * validity and cn.  The caller owns *out.
  */
 RC_MUST_CHECK int rc_ca_make_cert(const struct rc_ca *issuer, EVP_PKEY *selfkey,
-    EVP_PKEY *pubkey, const char *cn, int days, const struct rc_ca_profile *,
+    EVP_PKEY *pubkey, const char *cn, long secs, const struct rc_ca_profile *,
     X509 **out);
 
 #endif

@@ -39,13 +39,26 @@ check_leaf_key(const EVP_PKEY *pk)
 int
 rc_ca_sign_csr(const struct rc_ca *ca, X509_REQ *csr, int days, X509 **out)
 {
+	int rc;
+
+	*out = NULL;
+	if ((rc = rc_ca_check_issuer(ca)) != RC_OK ||
+	    (rc = rc_ca_check_days(days)) != RC_OK)
+		return rc;
+	return rc_ca_sign_csr_secs(ca, csr, DAYS_SECS(days), out);
+}
+
+int
+rc_ca_sign_csr_secs(const struct rc_ca *ca, X509_REQ *csr, long secs,
+    X509 **out)
+{
 	EVP_PKEY *pk;
 	char *cn = NULL;
 	int rc;
 
 	*out = NULL;
 	if ((rc = rc_ca_check_issuer(ca)) != RC_OK ||
-	    (rc = rc_ca_check_days(days)) != RC_OK)
+	    (rc = rc_ca_check_secs(secs)) != RC_OK)
 		return rc;
 	/* proof that the sender holds the key comes before anything else */
 	if ((rc = rc_csr_verify(csr)) != RC_OK)
@@ -55,7 +68,7 @@ rc_ca_sign_csr(const struct rc_ca *ca, X509_REQ *csr, int days, X509 **out)
 	if ((pk = X509_REQ_get0_pubkey(csr)) == NULL)
 		rc = RC_EPARSE;
 	else if ((rc = check_leaf_key(pk)) == RC_OK)
-		rc = rc_ca_make_cert(ca, NULL, pk, cn, days, &client_profile,
+		rc = rc_ca_make_cert(ca, NULL, pk, cn, secs, &client_profile,
 		    out);
 	rc_free(cn);
 	return rc;
@@ -227,7 +240,8 @@ rc_ca_server_cert(const struct rc_ca *ca, const char *cn,
 		goto out;
 	if ((rc = rc_key_gen(t, &k)) != RC_OK)
 		goto out;
-	if ((rc = rc_ca_make_cert(ca, NULL, k, cn, days, &p, cert)) != RC_OK)
+	if ((rc = rc_ca_make_cert(ca, NULL, k, cn, DAYS_SECS(days), &p,
+	         cert)) != RC_OK)
 		goto out;
 	*key = k;
 	k = NULL;
@@ -253,7 +267,7 @@ rc_ca_verification_cert(const struct rc_ca *ca, const char *code, int days,
 	/* the key only fills the certificate: the CA's signature is proof */
 	if ((rc = rc_key_gen(RC_KEY_P256, &k)) != RC_OK)
 		return rc;
-	rc = rc_ca_make_cert(ca, NULL, k, code, days, &pop, out);
+	rc = rc_ca_make_cert(ca, NULL, k, code, DAYS_SECS(days), &pop, out);
 	EVP_PKEY_free(k);
 	return rc;
 }

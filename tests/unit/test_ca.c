@@ -227,6 +227,36 @@ test_sign_csr_policy(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* rc_ca_sign_csr_secs: a lifetime in seconds, bounded below. */
+static void
+test_sign_csr_secs(void **state)
+{
+	X509_REQ *req;
+	EVP_PKEY *k;
+	X509 *leaf;
+	long na;
+
+	(void)state;
+	assert_int_equal(rc_key_gen(RC_KEY_P256, &k), RC_OK);
+	assert_int_equal(rc_csr_new(k, "dev-60", &req), RC_OK);
+	assert_int_equal(rc_ca_sign_csr_secs(inter, req, 60, &leaf), RC_OK);
+	/* back-dated by a tenth of the lifetime, not RC_CA_BACKDATE */
+	na = from_now(X509_get0_notBefore(leaf));
+	assert_true(na <= -5 && na >= -16);
+	na = from_now(X509_get0_notAfter(leaf));
+	assert_true(na > 50 && na <= 60);
+	X509_free(leaf);
+	assert_int_equal(rc_ca_sign_csr_secs(inter, req, RC_CA_SECS_MIN - 1,
+	                     &leaf),
+	    RC_EINVAL);
+	assert_null(leaf);
+	assert_int_equal(rc_ca_sign_csr_secs(inter, req,
+	                     RC_CA_DAYS_MAX * 86400L + 1, &leaf),
+	    RC_EINVAL);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_issue_each_type(void **state)
 {
@@ -824,6 +854,7 @@ main(void)
 	    cmocka_unit_test(test_root),
 	    cmocka_unit_test(test_intermediate),
 	    cmocka_unit_test(test_sign_csr_policy),
+	    cmocka_unit_test(test_sign_csr_secs),
 	    cmocka_unit_test(test_issue_each_type),
 	    cmocka_unit_test(test_issue_refused),
 	    cmocka_unit_test(test_sign_csr_refused),

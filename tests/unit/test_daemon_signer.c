@@ -127,6 +127,34 @@ test_root_and_days(void **state)
 	signer_stop(s);
 }
 
+/* device-cert-validity: a cap in seconds, a minute at the least. */
+static void
+test_seconds(void **state)
+{
+	struct signer_result res;
+	struct signer *s;
+	int days, secs;
+	X509 *leaf;
+
+	(void)state;
+	assert_int_equal(signer_start_secs(root_dir, RC_CA_SECS_MIN - 1, &s),
+	    RC_EINVAL);
+	assert_int_equal(signer_start_secs(root_dir, 90, &s), RC_OK);
+	assert_int_equal(sign_cn(s, "dev-3", "dev-3", 0, &res), RC_OK);
+	leaf = sk_X509_value(res.chain, 0);
+	/* notBefore is back-dated by a tenth of so short a lifetime */
+	assert_true(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(leaf),
+	    X509_get0_notAfter(leaf)));
+	assert_int_equal(days, 0);
+	assert_int_equal(secs, 90 + 9);
+	signer_result_clear(&res);
+	/* a request in days is capped to the seconds */
+	assert_int_equal(sign_cn(s, "dev-3", "dev-3", 2, &res), RC_OK);
+	assert_int_equal(lifetime_days(sk_X509_value(res.chain, 0)), 0);
+	signer_result_clear(&res);
+	signer_stop(s);
+}
+
 static void
 expect_refused(struct signer *s, const uint8_t *der, size_t len, const char *cn,
     int want, const char *why_has)
@@ -376,6 +404,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chain),
 	    cmocka_unit_test(test_root_and_days),
+	    cmocka_unit_test(test_seconds),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_no_signer),
 	    cmocka_unit_test(test_child_dies),
