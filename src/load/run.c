@@ -376,7 +376,7 @@ all_connected(struct load *L)
 		tv.tv_sec = L->a->duration_ms / 1000;
 		tv.tv_usec = (L->a->duration_ms % 1000) * 1000;
 	} else if (L->a->mode == LOAD_ROLL) {
-		tv.tv_sec = L->a->interval_ms / 1000 + 1;
+		tv.tv_sec = 3; /* telemetry flows before the roll starts */
 	}
 	evtimer_add(L->phase_ev, &tv);
 	if (L->a->mode == LOAD_ROLL)
@@ -640,7 +640,7 @@ on_phase(evutil_socket_t fd, short what, void *arg)
 				L->t_roll1 = load_now_us();
 			server_sample(L, NULL, &L->srv_cpu1);
 			L->phase = PH_TAIL;
-			tv.tv_sec = L->a->interval_ms / 1000 + 1;
+			tv.tv_sec = 2;
 			tv.tv_usec = 0;
 			evtimer_add(L->phase_ev, &tv);
 			return;
@@ -756,6 +756,11 @@ report(struct load *L)
 		    (unsigned long long)(L->gen - L->acked),
 		    (unsigned long long)L->resent,
 		    (double)L->max_delay_us / 1000);
+	/* A roll cut short by -t: the time the whole fleet would take. */
+	if (a->mode == LOAD_ROLL && L->rolled > 0 && L->t_roll1 > L->t_roll0)
+		printf(" roll_projected_secs=%.1f",
+		    (double)(L->t_roll1 - L->t_roll0) / 1e6 * (double)a->count /
+		        (double)L->rolled);
 	if (a->server_pid > 0 && L->srv_cpu1 > L->srv_cpu0)
 		printf(" server_cpu_s=%.2f", L->srv_cpu1 - L->srv_cpu0);
 	printf(" client_cpu_s=%.2f key=%s\n",
