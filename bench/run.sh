@@ -83,6 +83,8 @@ load() {
 	    2>>"$W/load.log" | tee -a "$RES" >&2 || true
 }
 
+# What is measured: the commit, marked if the tree differs from it.
+REV="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include bench CMakeLists.txt || echo '+dirty')"
 log "building the release preset"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target rollcalld \
@@ -200,10 +202,10 @@ cat "$W/table.md"
 if [ $APPEND -eq 1 ]; then
 	{
 		echo
-		echo "## $(date -u +%Y-%m-%d) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include bench || echo '+dirty')"
+		echo "## $(date -u +%Y-%m-%d) $REV"
 		echo
 		echo "- machine: $(nproc) CPU ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(openssl version | cut -d' ' -f1-2), $(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version /Mosquitto /p')"
-		echo "- commit: $(git rev-parse HEAD)"
+		echo "- commit: $(git rev-parse HEAD) ($REV at the build)"
 		echo "- command: \`make bench\` (sh bench/run.sh --append$( [ $SCALE -eq 1 ] || echo ' --quick'))"
 		echo "- fd limit: $NOFILE; client and servers on the same machine, loopback"
 		echo

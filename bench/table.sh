@@ -50,7 +50,9 @@ END {
 	} else
 		row("server RSS per idle connection, " nbig " connections", "not run", "not run", "not run", "", "<= 12 KiB", "n/a: fd limit " nofile)
 	r = v("roll", "roll_secs")
-	row("fleet roll of " v("roll", "n") " devices: time to all renewed and reconnected (s)", num("roll", "roll_secs"), "-", "-", "", "< 60 s", r == "" ? "n/a" : met(r + 0 > 0 && r < 60 && v("roll", "rolled") == v("roll", "n")))
+	done = v("roll", "rolled") == v("roll", "n")
+	rs = !("roll" in seen) ? "n/a" : done ? r : sprintf("cut at %s s: %s of %s rolled; projected %s", r, v("roll", "rolled"), v("roll", "n"), v("roll", "roll_projected_secs"))
+	row("fleet roll of " v("roll", "n") " devices: time to all renewed and reconnected (s)", rs, "-", "-", "", "< 60 s", r == "" ? "n/a" : met(r + 0 > 0 && r < 60 && done))
 	row("fleet roll: QoS 1 messages lost / generated", (("roll" in seen) ? v("roll", "lost") " / " v("roll", "generated") : "n/a"), "-", "-", "", "0 lost", ("roll" in seen) ? met(v("roll", "lost") == 0) : "n/a")
 	row("fleet roll: longest gap, message generated -> acknowledged (ms)", num("roll", "longest_gap_ms"), "-", "-", "", "-", "")
 	row("fleet roll: delivery p50 / p99 ms", lat("roll"), "-", "-", "", "", "")

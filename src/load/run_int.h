@@ -87,6 +87,7 @@ struct load {
 	long rss_before, rss_after;
 	struct timeval interval; /* roll: telemetry period */
 	double srv_cpu0, srv_cpu1;
+	double cli_cpu0; /* this process's CPU time at the start */
 	uint8_t payload[65536];
 };
 
