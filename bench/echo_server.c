@@ -13,6 +13,8 @@
  * Prints "rollcall-echo ready port=N" once it listens; SIGTERM stops it.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,10 +62,13 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	struct worker *w = arg;
 	struct bufferevent *bev;
 	SSL *ssl;
+	int one = 1;
 
 	(void)lis;
 	(void)sa;
 	(void)salen;
+	/* As rollcalld: handshake flights must not wait for delayed ACKs. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((ssl = SSL_new(w->ctx)) == NULL) {
 		evutil_closesocket(fd);
 		return;
