@@ -15,6 +15,12 @@ run:
 test:
 	sh scripts/test.sh
 
+# The benchmark suite (docs/performance.md): builds the release preset,
+# runs every measurement against rollcalld, Mosquitto and the TLS echo
+# baseline, prints the table and appends it to docs/performance.md.
+bench:
+	sh bench/run.sh --append
+
 fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS)
@@ -29,4 +35,4 @@ format:
 clean:
 	rm -rf build
 
-.PHONY: all release run test fuzz style format clean
+.PHONY: all release run test bench fuzz style format clean

@@ -1,12 +1,15 @@
 #!/bin/sh
-# Install what rollcall needs to build and test on Debian 12 (DESIGN.md §7).
+# Install what rollcall needs to build and test on Debian 12 (DESIGN.md §7),
+# and what `make bench` needs (mosquitto, the broker baseline; linux-perf
+# and valgrind, for the profiles in docs/performance.md).
 # Idempotent: packages already present are skipped, and nothing is printed
 # when there is nothing to do.
 set -eu
 
 PKGS="build-essential cmake pkg-config clang clang-format openssl
 libssl-dev libevent-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
-libcmocka-dev libclang-rt-14-dev mosquitto-clients libmosquitto-dev"
+libcmocka-dev libclang-rt-14-dev mosquitto-clients libmosquitto-dev
+mosquitto linux-perf valgrind"
 
 missing=""
 for p in $PKGS; do
