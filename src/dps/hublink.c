@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -36,6 +37,8 @@
 
 /* A device put retries: create, update, create again after a race. */
 #define PUT_TRIES 3
+/* Idle handles (kept connections) per link. */
+#define POOL_MAX 8
 
 struct rc_hublink {
 	char *host; /* HostName without the port: sr and assignedHub */
@@ -47,6 +50,14 @@ struct rc_hublink {
 	char *cafile;
 	long timeout;
 	int curl_ready;
+	/*
+	 * Idle curl handles, each keeping its connection to the hub open: a
+	 * registration makes two or three calls, and a TLS handshake per call
+	 * was most of its cost (docs/performance.md).
+	 */
+	pthread_mutex_t pool_mu;
+	CURL *pool[POOL_MAX];
+	size_t npool;
 };
 
 /* One request as the calls describe it. */
@@ -216,6 +227,7 @@ rc_hublink_parse(const char *connstr, const char *connect_to,
 	rc = RC_ENOMEM;
 	if ((hl = rc_calloc(1, sizeof(*hl))) == NULL)
 		goto out;
+	pthread_mutex_init(&hl->pool_mu, NULL);
 	hl->timeout = RC_HUBLINK_TIMEOUT;
 	if ((rc = take_connstr(hl, &c, why, whysize)) != RC_OK ||
 	    (rc = take_options(hl, connect_to, ca_file, why, whysize)) != RC_OK)
@@ -242,6 +254,9 @@ rc_hublink_free(struct rc_hublink *hl)
 {
 	if (hl == NULL)
 		return;
+	while (hl->npool > 0)
+		curl_easy_cleanup(hl->pool[--hl->npool]);
+	pthread_mutex_destroy(&hl->pool_mu);
 	if (hl->curl_ready)
 		curl_global_cleanup();
 	rc_free_secret(hl->key, hl->keylen);
@@ -686,8 +701,37 @@ perform(CURL *c, const struct hl_req *q, struct sink *s, json_t **out,
  * One request.  RC_OK for a 2xx, with *out the JSON object it carried (or
  * NULL for an empty body); else the mapped error with st filled.
  */
+static CURL *
+handle_get(struct rc_hublink *hl)
+{
+	CURL *c = NULL;
+
+	pthread_mutex_lock(&hl->pool_mu);
+	if (hl->npool > 0)
+		c = hl->pool[--hl->npool];
+	pthread_mutex_unlock(&hl->pool_mu);
+	if (c == NULL)
+		return curl_easy_init();
+	curl_easy_reset(c); /* options go; the open connection stays */
+	return c;
+}
+
+static void
+handle_put(struct rc_hublink *hl, CURL *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&hl->pool_mu);
+	if (hl->npool < POOL_MAX) {
+		hl->pool[hl->npool++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&hl->pool_mu);
+	curl_easy_cleanup(c);
+}
+
 static int
-request(const struct rc_hublink *hl, const struct hl_req *q, json_t **out,
+request(struct rc_hublink *hl, const struct hl_req *q, json_t **out,
     struct rc_hublink_status *st)
 {
 	struct curl_slist *hdrs = NULL, *cto = NULL;
@@ -709,14 +753,14 @@ request(const struct rc_hublink *hl, const struct hl_req *q, json_t **out,
 	rc = RC_ENOMEM;
 	if ((hl->connect_to != NULL &&
 	        (cto = curl_slist_append(NULL, hl->connect_to)) == NULL) ||
-	    (c = curl_easy_init()) == NULL)
+	    (c = handle_get(hl)) == NULL)
 		goto out;
 	setup(hl, c, q->method, url, hdrs, cto, text, len, &s);
 	rc = perform(c, q, &s, out, st);
 out:
 	if (rc == RC_ENOMEM && st->message[0] == '\0')
 		snprintf(st->message, sizeof(st->message), "out of memory");
-	curl_easy_cleanup(c);
+	handle_put(hl, c);
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(cto);
 	rc_free(url);
