@@ -410,6 +410,15 @@ struct rc_hub_event {
  */
 RC_MUST_CHECK int rc_store_hub_event_append(struct rc_store *,
     const struct rc_hub_event *in, size_t retain, int64_t *seq);
+/*
+ * n >= 1 events (of any hubs) in one transaction, one fsync for all
+ * (group commit): seqs[i] is in[i]'s.  Either all are stored or none
+ * (seqs all 0); the checks are those of rc_store_hub_event_append, for
+ * every event before any is written.
+ */
+RC_MUST_CHECK int rc_store_hub_event_append_batch(struct rc_store *,
+    const struct rc_hub_event *const *in, size_t n, size_t retain,
+    int64_t *seqs);
 /* The hub's events with seq > after, at most max (>= 1), in order. */
 RC_MUST_CHECK int rc_store_hub_event_read(struct rc_store *, const char *hub,
     int64_t after, size_t max, struct rc_hub_event ***out, size_t *n);

@@ -93,24 +93,32 @@ trim(struct rc_sqlite *s, const char *hub, int64_t upto)
 	return rc_sqlite_exec(s, st);
 }
 
+/*
+ * All of in[] in one transaction, so n events cost one fsync (group
+ * commit): seqs[i] is in[i]'s.  Nothing is stored unless all are.
+ */
 int
 rc_sqlite_hub_event_append(struct rc_store *store,
-    const struct rc_hub_event *in, size_t retain, int64_t *seq)
+    const struct rc_hub_event *const *in, size_t n, size_t retain,
+    int64_t *seqs)
 {
 	struct rc_sqlite *s = rc_sqlite_of(store);
-	int64_t n;
-	int rc;
+	size_t i;
+	int64_t seq;
+	int rc = RC_OK;
 
 	if ((rc = rc_sqlite_begin(s, 1)) != RC_OK)
 		return rc;
-	if ((rc = next_seq(s, in->hub, &n)) != RC_OK ||
-	    (rc = insert_event(s, in, n)) != RC_OK)
-		goto out;
-	if (retain < (size_t)n)
-		rc = trim(s, in->hub, n - (int64_t)retain);
-out:
-	if ((rc = rc_sqlite_end(s, rc)) == RC_OK)
-		*seq = n;
+	for (i = 0; i < n && rc == RC_OK; i++) {
+		if ((rc = next_seq(s, in[i]->hub, &seq)) != RC_OK ||
+		    (rc = insert_event(s, in[i], seq)) != RC_OK)
+			break;
+		seqs[i] = seq;
+		if (retain < (size_t)seq)
+			rc = trim(s, in[i]->hub, seq - (int64_t)retain);
+	}
+	if ((rc = rc_sqlite_end(s, rc)) != RC_OK)
+		memset(seqs, 0, n * sizeof(*seqs));
 	return rc;
 }
 

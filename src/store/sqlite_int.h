@@ -149,8 +149,8 @@ int rc_sqlite_hub_device_touch(struct rc_store *, const char *, const char *,
 int rc_sqlite_hub_twin_update(struct rc_store *, const struct rc_store_ctx *,
     const char *, const char *, const struct rc_hub_twin_patch *,
     struct rc_hub_device **);
-int rc_sqlite_hub_event_append(struct rc_store *, const struct rc_hub_event *,
-    size_t, int64_t *);
+int rc_sqlite_hub_event_append(struct rc_store *,
+    const struct rc_hub_event *const *, size_t, size_t, int64_t *);
 int rc_sqlite_hub_event_read(struct rc_store *, const char *, int64_t, size_t,
     struct rc_hub_event ***, size_t *);
 int rc_sqlite_hub_event_bounds(struct rc_store *, const char *, int64_t *,

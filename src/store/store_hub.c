@@ -205,14 +205,11 @@ rc_store_hub_twin_update(struct rc_store *s, const struct rc_store_ctx *ctx,
 	return s->ops->hub_twin_update(s, ctx, hub, device_id, p, out);
 }
 
-int
-rc_store_hub_event_append(struct rc_store *s, const struct rc_hub_event *in,
-    size_t retain, int64_t *seq)
+static int
+event_ok(const struct rc_hub_event *in)
 {
-	*seq = 0;
 	if (in == NULL || !valid_name(in->hub) ||
-	    !rc_hub_device_id_valid(in->device_id) || retain == 0 ||
-	    in->time < 0)
+	    !rc_hub_device_id_valid(in->device_id) || in->time < 0)
 		return RC_EINVAL;
 	if (in->props != NULL && !json_is_object(in->props))
 		return RC_EINVAL;
@@ -220,7 +217,31 @@ rc_store_hub_event_append(struct rc_store *s, const struct rc_hub_event *in,
 		return RC_EINVAL;
 	if (in->body_len > RC_HUB_EVENT_MAX_BODY)
 		return RC_ETOOBIG;
-	return s->ops->hub_event_append(s, in, retain, seq);
+	return RC_OK;
+}
+
+int
+rc_store_hub_event_append(struct rc_store *s, const struct rc_hub_event *in,
+    size_t retain, int64_t *seq)
+{
+	return rc_store_hub_event_append_batch(s, &in, 1, retain, seq);
+}
+
+int
+rc_store_hub_event_append_batch(struct rc_store *s,
+    const struct rc_hub_event *const *in, size_t n, size_t retain,
+    int64_t *seqs)
+{
+	size_t i;
+	int rc;
+
+	memset(seqs, 0, n * sizeof(*seqs));
+	if (n == 0 || retain == 0)
+		return RC_EINVAL;
+	for (i = 0; i < n; i++)
+		if ((rc = event_ok(in[i])) != RC_OK)
+			return rc;
+	return s->ops->hub_event_append(s, in, n, retain, seqs);
 }
 
 int

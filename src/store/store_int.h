@@ -67,8 +67,8 @@ struct rc_store_ops {
 	int (*hub_twin_update)(struct rc_store *, const struct rc_store_ctx *,
 	    const char *, const char *, const struct rc_hub_twin_patch *,
 	    struct rc_hub_device **);
-	int (*hub_event_append)(struct rc_store *, const struct rc_hub_event *,
-	    size_t, int64_t *);
+	int (*hub_event_append)(struct rc_store *,
+	    const struct rc_hub_event *const *, size_t, size_t, int64_t *);
 	int (*hub_event_read)(struct rc_store *, const char *, int64_t, size_t,
 	    struct rc_hub_event ***, size_t *);
 	int (*hub_event_bounds)(struct rc_store *, const char *, int64_t *,

@@ -971,6 +971,60 @@ test_events_retention(void **state)
 	rc_hub_event_list_free(v, n);
 }
 
+/* Group commit: several events, of two hubs, in one transaction. */
+static void
+test_events_batch(void **state)
+{
+	struct fx *f = *state;
+	struct rc_hub_event e[4], **v = NULL;
+	const struct rc_hub_event *in[4];
+	int64_t seqs[4], first, last;
+	size_t i, n;
+
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < 4; i++) {
+		e[i].hub = (char *)(i == 2 ? "hub2" : "hub1");
+		e[i].device_id = (char *)"dev";
+		e[i].body = (uint8_t *)"b";
+		e[i].body_len = 1;
+		in[i] = &e[i];
+	}
+	assert_int_equal(rc_store_hub_event_append_batch(f->s, in, 4, 100,
+	                     seqs),
+	    RC_OK);
+	assert_int_equal(seqs[0], 1);
+	assert_int_equal(seqs[1], 2);
+	assert_int_equal(seqs[2], 1); /* hub2 counts on its own */
+	assert_int_equal(seqs[3], 3);
+	/* one bad event: nothing of the batch is stored */
+	e[1].device_id = (char *)"";
+	assert_int_equal(rc_store_hub_event_append_batch(f->s, in, 4, 100,
+	                     seqs),
+	    RC_EINVAL);
+	assert_int_equal(seqs[0], 0);
+	e[1].device_id = (char *)"dev";
+	e[3].body_len = RC_HUB_EVENT_MAX_BODY + 1;
+	assert_int_equal(rc_store_hub_event_append_batch(f->s, in, 4, 100,
+	                     seqs),
+	    RC_ETOOBIG);
+	assert_int_equal(rc_store_hub_event_bounds(f->s, "hub1", &first, &last),
+	    RC_OK);
+	assert_int_equal(last, 3);
+	assert_int_equal(rc_store_hub_event_append_batch(f->s, in, 0, 100,
+	                     seqs),
+	    RC_EINVAL);
+	/* retention applies within the batch */
+	e[3].body_len = 1;
+	assert_int_equal(rc_store_hub_event_append_batch(f->s, in, 4, 2, seqs),
+	    RC_OK);
+	assert_int_equal(rc_store_hub_event_read(f->s, "hub1", 0, 10, &v, &n),
+	    RC_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0]->seq, 5);
+	assert_int_equal(v[1]->seq, 6);
+	rc_hub_event_list_free(v, n);
+}
+
 static void
 test_events_hubs(void **state)
 {
@@ -1575,6 +1629,7 @@ main(void)
 	    T(test_touch),
 	    T(test_events_retention),
 	    T(test_events_hubs),
+	    T(test_events_batch),
 	    T(test_jobs),
 	    T(test_jobs_invalid),
 	    T(test_audit),
