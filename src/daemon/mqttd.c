@@ -20,6 +20,14 @@
  * connection is freed, and posts happen under the hub's lock, so nothing
  * is queued for a connection after it is gone.
  *
+ * Telemetry is committed in groups: the sessions of a loop pass hand their
+ * events to the worker (hub_session_io.event), which stores all of them
+ * in one transaction once the pass's reads are handled (flush_ev, made
+ * active by the first event) and only then writes their PUBACKs, so a
+ * PUBACK still means "stored", at one fsync per pass instead of one per
+ * message.  A failed commit closes the connections whose events it held,
+ * without PUBACK: the devices send again.
+ *
  * A refused connection gets its answer (CONNACK 5 ...) flushed, then is
  * freed; a device that stops reading while messages pile up for it is
  * closed once MQTT_OUT_MAX bytes wait.
@@ -48,6 +56,21 @@ struct mqttd_cmd {
 	size_t len;
 	uint8_t data[];
 };
+
+/* A telemetry event waiting for its group commit. */
+struct mqttd_ev {
+	TAILQ_ENTRY(mqttd_ev) entry;
+	struct hub_session *s;
+	struct rc_store *store;
+	size_t retain;
+	struct rc_hub_event
+	    ev; /* hub borrowed (the hub's name); the rest owned */
+	int qos;
+	uint16_t packet_id;
+};
+
+/* Most events one commit takes; more wait for the next pass. */
+#define MQTT_BATCH_MAX 512
 
 static void mqtt_read(struct bufferevent *, void *);
 static void mqtt_event(struct bufferevent *, short, void *);
@@ -218,7 +241,10 @@ mqtt_read(struct bufferevent *bev, void *arg)
 static void post(void *, struct hub_session *, const void *, size_t,
     const char *);
 
-static const struct hub_session_io mqttd_io = {post};
+static int take_event(void *, struct hub_session *, struct rc_store *, size_t,
+    const struct rc_hub_event *, int, uint16_t);
+
+static const struct hub_session_io mqttd_io = {post, take_event};
 
 /* TLS is up: the session starts, waiting for CONNECT. */
 static void
@@ -371,12 +397,122 @@ cmd_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void
+ev_free(struct mqttd_ev *e)
+{
+	hub_session_unref(e->s);
+	rc_free(e->ev.device_id);
+	json_decref(e->ev.props);
+	rc_free(e->ev.body);
+	rc_free(e);
+}
+
+/* hub_session_io.event: worker thread, while a packet is handled. */
+static int
+take_event(void *arg, struct hub_session *s, struct rc_store *store,
+    size_t retain, const struct rc_hub_event *in, int qos, uint16_t pid)
+{
+	struct worker *w = arg;
+	struct mqttd_ev *e;
+
+	if ((e = rc_calloc(1, sizeof(*e))) == NULL ||
+	    (e->ev.device_id = rc_strdup(in->device_id)) == NULL ||
+	    (in->body_len > 0 &&
+	        (e->ev.body = rc_malloc(in->body_len)) == NULL)) {
+		if (e != NULL)
+			rc_free(e->ev.device_id);
+		rc_free(e);
+		return RC_ENOMEM; /* the session stores it itself */
+	}
+	if (in->body_len > 0)
+		memcpy(e->ev.body, in->body, in->body_len);
+	e->ev.body_len = in->body_len;
+	e->ev.hub = in->hub;
+	e->ev.time = in->time;
+	e->ev.props = json_incref(in->props);
+	e->store = store;
+	e->retain = retain;
+	e->qos = qos;
+	e->packet_id = pid;
+	hub_session_ref(s);
+	e->s = s;
+	if (w->nevs++ == 0)
+		event_active(w->flush_ev, EV_READ, 0);
+	TAILQ_INSERT_TAIL(&w->evs, e, entry);
+	return RC_OK;
+}
+
+/* After the commit of e (rc): its PUBACK, or the close. */
+static void
+ev_done(struct mqttd_ev *e, int rc)
+{
+	struct conn *c = hub_session_get0_conn(e->s);
+	struct rc_wbuf out;
+
+	if (c == NULL || c->closing || c->bev == NULL)
+		return;
+	if (rc != RC_OK) {
+		rc_log_warnx("%s: mqtt: telemetry not stored: %s: closing",
+		    conn_peer(c), rc_strerror(rc));
+		mqttd_conn_close(c, "store failed");
+		return;
+	}
+	if (e->qos != 1)
+		return;
+	rc_wbuf_init(&out, 8);
+	if (rc_mqtt_encode_puback(&out, e->packet_id) != RC_OK ||
+	    bufferevent_write(c->bev, out.data, out.len) != 0)
+		mqttd_conn_close(c, "out of memory");
+	rc_wbuf_free(&out);
+}
+
+/* Commits up to MQTT_BATCH_MAX waiting events of one store and retention. */
+static void
+flush_some(struct worker *w)
+{
+	const struct rc_hub_event *in[MQTT_BATCH_MAX];
+	struct mqttd_ev *batch[MQTT_BATCH_MAX], *e, *next, *first;
+	int64_t seqs[MQTT_BATCH_MAX];
+	size_t n = 0, i;
+	int rc;
+
+	first = TAILQ_FIRST(&w->evs);
+	for (e = first; e != NULL && n < MQTT_BATCH_MAX; e = next) {
+		next = TAILQ_NEXT(e, entry);
+		if (e->store != first->store || e->retain != first->retain)
+			continue;
+		TAILQ_REMOVE(&w->evs, e, entry);
+		w->nevs--;
+		batch[n] = e;
+		in[n++] = &e->ev;
+	}
+	rc = rc_store_hub_event_append_batch(first->store, in, n, first->retain,
+	    seqs);
+	for (i = 0; i < n; i++) {
+		ev_done(batch[i], rc);
+		ev_free(batch[i]);
+	}
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	while (!TAILQ_EMPTY(&w->evs))
+		flush_some(w);
+}
+
 void
 mqttd_worker_init(struct worker *w)
 {
 	pthread_mutex_init(&w->cmd_mu, NULL);
 	TAILQ_INIT(&w->cmds);
-	if ((w->cmd_ev = event_new(w->base, -1, 0, cmd_cb, w)) == NULL)
+	TAILQ_INIT(&w->evs);
+	if ((w->cmd_ev = event_new(w->base, -1, 0, cmd_cb, w)) == NULL ||
+	    (w->flush_ev = event_new(w->base, -1, 0, flush_cb, w)) == NULL)
 		rc_fatalx("worker: out of memory");
 }
 
@@ -395,4 +531,8 @@ mqttd_worker_fini(struct worker *w)
 	pthread_mutex_unlock(&w->cmd_mu);
 	event_free(w->cmd_ev);
 	w->cmd_ev = NULL;
+	/* What was read is stored; the connections are gone, so no PUBACK. */
+	flush_cb(-1, 0, w);
+	event_free(w->flush_ev);
+	w->flush_ev = NULL;
 }

@@ -20,6 +20,7 @@
 struct dps_msession;
 struct hub_session;
 struct mqttd_cmd;
+struct mqttd_ev;
 
 struct worker;
 
@@ -66,6 +67,10 @@ struct worker {
 	TAILQ_HEAD(, mqttd_cmd) cmds;
 	struct event *cmd_ev;
 	int cmd_closed;
+	/* Telemetry of this loop pass, committed together (mqttd.c). */
+	TAILQ_HEAD(, mqttd_ev) evs;
+	size_t nevs;
+	struct event *flush_ev;
 };
 
 struct workers {

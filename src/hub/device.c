@@ -5,7 +5,9 @@
  *
  * Telemetry at QoS 1 is acknowledged only after the store committed it:
  * a PUBACK the device saw means the event survives a crash (DESIGN.md §5
- * "Durability").  A store failure closes the connection without a
+ * "Durability").  Where the daemon offers it (hub_session_io.event) the
+ * event is committed with the others of the same loop pass and the PUBACK
+ * follows that commit.  A store failure closes the connection without a
  * PUBACK, so the device sends again.  Twin errors carry the status in the
  * topic and {"errorCode","message"} in the body: node looks only at the
  * body, C only at the status (§6.6).
@@ -48,6 +50,12 @@ telemetry(struct hub_session *s, const struct rc_mqtt_publish *pub,
 	ev.props = props;
 	ev.body = (uint8_t *)pub->payload.p;
 	ev.body_len = pub->payload.len;
+	if (s->io->event != NULL &&
+	    s->io->event(s->io_arg, s, hub_get0_store(s->hub),
+	        s->hub->event_retain, &ev, pub->qos, pub->packet_id) == RC_OK) {
+		json_decref(props);
+		return RC_OK;
+	}
 	rc = rc_store_hub_event_append(hub_get0_store(s->hub), &ev,
 	    s->hub->event_retain, &seq);
 	json_decref(props);

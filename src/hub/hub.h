@@ -124,6 +124,18 @@ void hub_credentials_changed(struct hub *, const char *device_id);
 struct hub_session_io {
 	void (*post)(void *arg, struct hub_session *, const void *data,
 	    size_t len, const char *close_why);
+	/*
+	 * Optional (NULL: the session stores each event itself), called on
+	 * the owning worker while a packet is handled: takes a copy of a
+	 * telemetry event to store together with others in one transaction
+	 * (rc_store_hub_event_append_batch) into store with retain, then
+	 * sends the PUBACK for packet_id when qos is 1, or closes the
+	 * connection if the store fails.  RC_OK: taken, the session sends
+	 * nothing now; otherwise the session stores the event itself.
+	 */
+	int (*event)(void *arg, struct hub_session *, struct rc_store *store,
+	    size_t retain, const struct rc_hub_event *, int qos,
+	    uint16_t packet_id);
 };
 
 /*

@@ -48,7 +48,7 @@ post(void *arg, struct hub_session *s, const void *data, size_t len,
 	pthread_mutex_unlock(&mu);
 }
 
-static const struct hub_session_io io = {post};
+static const struct hub_session_io io = {post, NULL};
 
 static void
 posts_clear(void)
