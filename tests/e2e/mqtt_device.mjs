@@ -84,3 +84,56 @@ export function methodDevice(port, ca, c, id, opts = {}) {
   });
 }
 
+
+// Connects as id and publishes QoS 1 telemetry; resolves to
+// {publish(body) -> Promise resolved at its PUBACK, sock}.  A PUBACK is
+// the hub's promise that the message is stored.
+export function telemetryDevice(port, ca, c, id, opts = {}) {
+  const hub = opts.hub ?? 'localhost';
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: '127.0.0.1', port, ca: fs.readFileSync(ca),
+      cert: fs.readFileSync(c.cert), key: fs.readFileSync(c.key), servername: 'localhost' });
+    const waiting = new Map();
+    let buf = Buffer.alloc(0);
+    let pid = 0;
+    sock.on('error', (e) => {
+      reject(e);
+      for (const w of waiting.values())
+        w.reject(e);
+    });
+    sock.on('close', () => {
+      for (const w of waiting.values())
+        w.reject(new Error('connection closed'));
+      waiting.clear();
+    });
+    sock.on('secureConnect', () => {
+      const vh = Buffer.concat([mqttStr('MQTT'), Buffer.from([4, 0x82, 0, 60])]);
+      sock.write(packet(1, 0, Buffer.concat([vh, mqttStr(id),
+        mqttStr(`${hub}/${id}/?api-version=2021-04-12`)])));
+    });
+    const publish = (body) => new Promise((ok, ko) => {
+      pid = pid % 65535 + 1;
+      const p = Buffer.from([pid >> 8, pid & 255]);
+      waiting.set(pid, { resolve: ok, reject: ko });
+      sock.write(packet(3, 2, Buffer.concat([mqttStr(`devices/${id}/messages/events/`), p, Buffer.from(body)])));
+    });
+    sock.on('data', (b) => {
+      buf = Buffer.concat([buf, b]);
+      while (buf.length >= 2 && buf.length >= 2 + buf[1]) {
+        const type = buf[0] >> 4;
+        const body = buf.subarray(2, 2 + buf[1]);
+        buf = buf.subarray(2 + buf[1]);
+        if (type === 2) {
+          if (body[1] !== 0)
+            return reject(new Error(`CONNACK ${body[1]}`));
+          resolve({ sock, publish });
+        } else if (type === 4) {
+          const w = waiting.get(body.readUInt16BE(0));
+          waiting.delete(body.readUInt16BE(0));
+          if (w)
+            w.resolve();
+        }
+      }
+    });
+  });
+}
