@@ -35,7 +35,7 @@
 #define RETRY_PER_QUEUED 200
 #define RETRY_AFTER_MAX 60
 #define RETRY_AFTER_DEFAULT 2
-#define ASSIGNERS_DEFAULT 2
+#define ASSIGNERS_DEFAULT 8
 
 /* Extended error codes (reference/azure-device-wire.md §4). */
 #define E_BAD_REQUEST 400001
