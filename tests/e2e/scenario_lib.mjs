@@ -71,17 +71,19 @@ export async function freePorts(n) {
 }
 
 // A data directory from `rollcall init` and its rollcalld.  opts: extra
-// (lines appended to rollcall.conf), ports ([https, mqtt], default 0).
+// (lines appended to rollcall.conf), ports ([https, mqtt], default 0),
+// addr (the loopback address it listens on and is named by, 127.0.0.1).
 export async function server(opts = {}) {
   const work = tmpdir();
   const data = path.join(work, 'data');
   const [hp, mp] = opts.ports ?? [0, 0];
-  await must(ROLLCALL, ['init', data, '--hostname', '127.0.0.1', '--listen', '127.0.0.1',
+  const addr = opts.addr ?? '127.0.0.1';
+  await must(ROLLCALL, ['init', data, '--hostname', addr, '--listen', addr,
     '--https-port', String(hp), '--mqtt-port', String(mp)]);
   const conf = path.join(data, 'rollcall.conf');
   if (opts.extra)
     fs.appendFileSync(conf, opts.extra);
-  const s = { work, data, conf, devCa: path.join(data, 'ca', 'devices') };
+  const s = { work, data, conf, addr, devCa: path.join(data, 'ca', 'devices') };
   s.conn = JSON.parse(fs.readFileSync(path.join(data, 'connections.json'), 'utf8'));
   s.ca = s.conn.trustBundle;
   s.scope = s.conn.idScope;
@@ -105,8 +107,8 @@ export async function server(opts = {}) {
   };
   // A hub service API call with the iothubowner key.
   s.hub = (method, p, body) => request(s.d, {
-    method, path: p, body, host: `127.0.0.1:${s.d.httpsPort}`,
-    headers: { Authorization: makeSasToken('127.0.0.1', 'iothubowner', s.hubKey),
+    method, path: p, body, host: s.d.httpsPort === 443 ? addr : `${addr}:${s.d.httpsPort}`,
+    headers: { Authorization: makeSasToken(addr, 'iothubowner', s.hubKey),
       ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
   });
   // Every event of the hub's log (GET /events, paged).
@@ -153,11 +155,11 @@ export function leafOf(file) {
 function dpsCall(s, method, p, body, c) {
   return new Promise((resolve) => {
     const req = tls.connect({
-      host: '127.0.0.1', port: s.d.httpsPort, ca: fs.readFileSync(s.ca), servername: 'localhost',
+      host: s.addr, port: s.d.httpsPort, ca: fs.readFileSync(s.ca), servername: 'localhost',
       cert: fs.readFileSync(c.chain ?? c.pem), key: fs.readFileSync(c.key),
     }, () => {
       const b = body === undefined ? '' : JSON.stringify(body);
-      req.write(`${method} ${p} HTTP/1.1\r\nHost: 127.0.0.1:${s.d.httpsPort}\r\nContent-Type: application/json\r\n` +
+      req.write(`${method} ${p} HTTP/1.1\r\nHost: ${s.addr}:${s.d.httpsPort}\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`);
     });
     let text = '';
@@ -193,7 +195,7 @@ export function agent(s, id, c, flags = []) {
   const state = path.join(s.work, `${id}-state`);
   const dev = { id, state, log: '', child: null, starts: 0 };
   dev.argv = ['-d', '-v', '--state-dir', state, '--id-scope', s.scope,
-    '--registration-id', id, '--dps-host', '127.0.0.1', '--dps-port', String(s.d.mqttPort),
+    '--registration-id', id, '--dps-host', s.addr, '--dps-port', String(s.d.mqttPort),
     '--trust-bundle', s.ca, '--bootstrap-cert', c.chain, '--bootstrap-key', c.key,
     '--telemetry-interval', '1s', '--backoff-min', '1s', '--backoff-max', '2s', ...flags];
   dev.start = () => {
@@ -316,7 +318,7 @@ export function simDevice(s, id, c, opts = {}) {
         resolve(v);
       }
     };
-    sock = tls.connect({ host: '127.0.0.1', port: s.d.mqttPort, servername: 'localhost', ...certs });
+    sock = tls.connect({ host: s.addr, port: s.d.mqttPort, servername: 'localhost', ...certs });
     const my = sock;
     my.on('error', () => {});
     my.on('close', () => {
@@ -333,7 +335,7 @@ export function simDevice(s, id, c, opts = {}) {
     });
     my.on('secureConnect', () => {
       const vh = Buffer.concat([mqttStr('MQTT'), Buffer.from([4, 0x80, 0, 60])]);
-      my.write(packet(1, 0, Buffer.concat([vh, mqttStr(id), mqttStr(`127.0.0.1/${id}/?api-version=2021-04-12`)])));
+      my.write(packet(1, 0, Buffer.concat([vh, mqttStr(id), mqttStr(`${s.addr}/${id}/?api-version=2021-04-12`)])));
     });
     my.on('data', (b) => {
       buf = Buffer.concat([buf, b]);
