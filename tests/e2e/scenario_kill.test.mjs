@@ -2,14 +2,18 @@
 // roll, then a restart on the same ports.  Forty simulated devices send
 // QoS 1 telemetry every 200 ms and answer direct methods; they reconnect
 // when the connection drops and send again what was not acknowledged.
-// Expected: every message the hub acknowledged (PUBACK) before or after
-// the crash is in its event log; the roll, run again with the same
-// --state file, calls only the devices not done and every device
-// converges (all "done").
+// Two rollcall-agent devices of a group take part too: for them the
+// rollCertificate of the roll is a real renewal through DPS.
+// Expected: every message the hub acknowledged (PUBACK) to a simulated
+// device before or after the crash is in its event log; the roll, run
+// again with the same --state file, calls only the devices not done and
+// every device converges (all "done"; the agents connected again on a
+// certificate the hub accepts, sending).
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createIdentity, freePorts, measure, pool, runAsync, server, simDevice, sleep, telemetryOf } from './scenario_lib.mjs';
+import path from 'node:path';
+import { AGENT, agent, createIdentity, freePorts, measure, pool, runAsync, server, simDevice, sleep, telemetryOf } from './scenario_lib.mjs';
 import { ROLLCALL } from './harness.mjs';
 
 const N = 40;
@@ -17,9 +21,12 @@ const N = 40;
 describe('scenario 7: kill -9 of rollcalld during a fleet roll', () => {
   let s;
   const devs = [];
+  const cleanup = [];
   after(async () => {
     for (const d of devs)
       d.close();
+    for (const f of cleanup)
+      await f();
     await s?.d.stop();
   });
 
@@ -32,6 +39,15 @@ describe('scenario 7: kill -9 of rollcalld during a fleet roll', () => {
     for (const [i, id] of ids.entries())
       devs.push(simDevice(s, id, certs[i], { interval: 200, reconnect: 300 }));
     assert.ok((await pool(devs, 10, (d) => d.connect())).every(Boolean));
+    const agents = [];
+    if (AGENT) {
+      await s.rc('group', 'create', 'fleet', '--primary-cert', path.join(s.devCa, 'ca.pem'));
+      for (const id of ['ka-1', 'ka-2'])
+        agents.push(agent(s, id, await s.issue(id), ['--op-timeout', '5s']).start());
+      for (const a of agents)
+        await a.wait(/telemetry 2 sent/);
+      cleanup.push(async () => { for (const a of agents) await a.kill(); });
+    }
     await sleep(1000);
 
     const state = s.file('fleet.json');
@@ -67,10 +83,20 @@ describe('scenario 7: kill -9 of rollcalld during a fleet roll', () => {
     // Devices back (they retry every 300 ms).
     await back;
     assert.ok(tBack !== null, 'every device reconnected');
+    const agentMarks = agents.map((a) => a.log.length);
     const r2 = await runAsync(ROLLCALL, args);
     const lines2 = r2.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'device');
     const final = JSON.parse(fs.readFileSync(state, 'utf8')).devices;
+    // The agents: connected again after the restart and sending.
+    const agentBack = [];
+    for (const [k, a] of agents.entries()) {
+      const at = await a.wait(/hub: connected to/, Math.min(agentMarks[k], a.log.lastIndexOf('connection to')), 30000)
+        .catch(() => null);
+      agentBack.push(at !== null && await a.wait(/telemetry \d+ sent/, at, 10000).then(() => true, () => false));
+    }
     await sleep(1000);
+    for (const a of agents)
+      await a.kill();
     for (const d of devs)
       d.close();
     await sleep(500);
@@ -98,14 +124,19 @@ describe('scenario 7: kill -9 of rollcalld during a fleet roll', () => {
       resumeCalls: lines2.length, resumeRecalledDone: lines2.filter((l) => done1.has(l.deviceId)).length,
       resumeExit: r2.status, converged: Object.values(final).filter((v) => v === 'done').length,
       telemetry: { sent, acked, seen, ackedButLost: ackedMissing, gaps },
-      reconnects: devs.reduce((n, d) => n + d.connects - 1, 0), durationMs: Date.now() - t0,
+      reconnects: devs.reduce((n, d) => n + d.connects - 1, 0),
+      agents: agents.map((a, k) => ({ id: a.id, back: agentBack[k], renewed: (a.log.match(/roll: committed/g) ?? []).length,
+        rolledBack: (a.log.match(/rolling back/g) ?? []).length, refused: a.refused(),
+        sent: a.sent(), seen: tel[a.id]?.seen ?? 0, gaps: tel[a.id]?.missing ?? [] })),
+      durationMs: Date.now() - t0,
     };
     measure('kill-9-fleet', m);
     assert.equal(ackedMissing, 0, JSON.stringify(m));
     assert.equal(r2.status, 0, r2.stdout + r2.stderr);
     assert.equal(m.resumeRecalledDone, 0, JSON.stringify(m));
-    assert.equal(m.converged, N, JSON.stringify(final));
+    assert.equal(m.converged, N + agents.length, JSON.stringify(final));
+    assert.ok(agentBack.every(Boolean), agents.map((a) => a.log.slice(-2000)).join('\n----\n'));
     // The calls made while rollcalld was down failed and were made again.
-    assert.ok(done1.size < N && m.resumeCalls === N - done1.size, JSON.stringify(m));
+    assert.ok(done1.size < N + agents.length && m.resumeCalls === N + agents.length - done1.size, JSON.stringify(m));
   });
 });
