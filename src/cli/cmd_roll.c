@@ -507,6 +507,64 @@ drop_unrolled(struct ropts *o, struct client *dps, const char *since)
 	return ret;
 }
 
+/* Registrations of the group updated at or after since. */
+static int
+count_updated(struct ropts *o, struct client *dps, const char *since, size_t *n)
+{
+	char *path = NULL;
+	json_t *all = NULL, *r;
+	size_t i;
+	int ret;
+
+	*n = 0;
+	if (client_path(&path, "/registrations/", o->id, "/query") != RC_OK)
+		return cli_fail("out of memory");
+	ret = client_query_all(dps, path, 0, &all);
+	rc_free(path);
+	if (ret != CLI_OK)
+		return ret;
+	json_array_foreach(all, i, r)
+	{
+		const char *up = json_string_value(
+		    json_object_get(r, "lastUpdatedDateTimeUtc"));
+
+		if (up != NULL && strcmp(up, since) >= 0)
+			(*n)++;
+	}
+	json_decref(all);
+	return CLI_OK;
+}
+
+/*
+ * A device answers rollCertificate before it renews (docs/agent.md), and
+ * its renewal registers through DPS attested by its current certificate,
+ * which chains to the old signing certificate.  Retiring that one first
+ * would refuse every renewal still on its way, so wait until as many
+ * registrations changed since the roll began as devices accepted the
+ * method, for at most the method timeout after the last call.
+ */
+static int
+wait_renewed(struct ropts *o, struct client *dps, const char *since,
+    size_t want)
+{
+	time_t end =
+	    time(NULL) + (o->f.method_timeout > 0 ? o->f.method_timeout : 30);
+	size_t n = 0;
+	int ret;
+
+	for (;;) {
+		if ((ret = count_updated(o, dps, since, &n)) != CLI_OK)
+			return ret;
+		if (n >= want || time(NULL) >= end)
+			break;
+		usleep(250 * 1000);
+	}
+	printf("%zu of %zu device(s) registered again with a renewed "
+	       "certificate\n",
+	    n, want);
+	return n >= want ? CLI_OK : CLI_FAIL;
+}
+
 static void
 utc_now(char *out, size_t size)
 {
@@ -526,6 +584,7 @@ group_breach(struct ropts *o, struct client *dps)
 	const char *host;
 	json_t *ids;
 	char *etag = NULL, since[32];
+	size_t accepted = 0;
 	int ret, changed, failed = 0;
 
 	/* 1. The new signing certificate joins the group (free slot). */
@@ -552,11 +611,15 @@ group_breach(struct ropts *o, struct client *dps)
 
 		printf("hub %s: %zu device(s) roll their certificates\n", host,
 		    json_array_size(ids));
+		memset(&fr, 0, sizeof(fr));
 		if (roll_hub_opts(&o->c, host, &hub, &name) != CLI_OK ||
 		    fleet_run(&hub, ids, &o->f, &fr) != CLI_OK)
 			failed = 1;
+		accepted += fr.ok;
 		rc_free(name);
 	}
+	if (wait_renewed(o, dps, since, accepted) != CLI_OK)
+		failed = 1;
 	if (failed)
 		printf("some devices did not roll; they are removed from "
 		       "their hubs below\n");
@@ -572,6 +635,9 @@ group_breach(struct ropts *o, struct client *dps)
 	ret = block_all(dps, old, "breach of a group signing certificate");
 	/* 4. Hub identities of devices that did not roll go. */
 	if (drop_unrolled(o, dps, since) != CLI_OK)
+		ret = CLI_FAIL;
+	/* The old chain is out either way; devices lost to it still fail. */
+	if (failed)
 		ret = CLI_FAIL;
 out:
 	json_decref(doc);
