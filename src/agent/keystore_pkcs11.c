@@ -522,7 +522,7 @@ engine_key(const char *module, const char *uri, EVP_PKEY **key)
 	if ((rc = engine_get(module)) != RC_OK)
 		return rc;
 	if ((*key = ENGINE_load_private_key(engine, uri, NULL, NULL)) == NULL) {
-		rc_log_warnx("keystore: the token has no key for a slot");
+		rc_log_ssl("keystore: no such key in the token");
 		return RC_ENOENT;
 	}
 	return RC_OK;
