@@ -216,6 +216,7 @@ describe('rollcall-agent with the PKCS#11 keystore (SoftHSM2)', { skip }, () => 
     const priv = assertTokenKeys('hsm-1');
     assert.ok(priv.some((o) => o.label === 'factory-hsm-1'));
     await dev.kill();
+    assert.doesNotMatch(dev.log, /Sanitizer|runtime error:/);
   });
 
   it('provisions and renews over DPS HTTPS with the token key', async () => {
@@ -233,5 +234,6 @@ describe('rollcall-agent with the PKCS#11 keystore (SoftHSM2)', { skip }, () => 
     assertSlots(dev);
     assertTokenKeys('hsm-2');
     await dev.kill();
+    assert.doesNotMatch(dev.log, /Sanitizer|runtime error:/);
   });
 });
