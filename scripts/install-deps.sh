@@ -1,5 +1,7 @@
 #!/bin/sh
 # Install what rollcall needs to build and test on Debian 12 (DESIGN.md §7),
+# the PKCS#11 keystore of rollcall-agent (pkcs11.h from libp11-kit-dev;
+# SoftHSM2, pkcs11-tool and OpenSSL's pkcs11 engine for it and its tests),
 # and what `make bench` needs (mosquitto, the broker baseline; linux-perf
 # and valgrind, for the profiles in docs/performance.md).
 # Idempotent: packages already present are skipped, and nothing is printed
@@ -9,7 +11,8 @@ set -eu
 PKGS="build-essential cmake pkg-config clang clang-format openssl
 libssl-dev libevent-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
 libcmocka-dev libclang-rt-14-dev mosquitto-clients libmosquitto-dev
-mosquitto linux-perf valgrind"
+mosquitto linux-perf valgrind libp11-kit-dev softhsm2 opensc
+libengine-pkcs11-openssl"
 
 missing=""
 for p in $PKGS; do

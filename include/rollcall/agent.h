@@ -54,10 +54,12 @@ struct rc_agent_conf {
 	int transport; /* enum rc_agent_transport */
 	char *trust_bundle; /* CA certificates of the servers (PEM) */
 	char *bootstrap_cert; /* first certificate (chain PEM) */
-	char *bootstrap_key; /* its key (PEM), for the file keystore */
-	/* "file", or a pkcs11: URI (accepted, not implemented: the key
-	 * operations answer RC_EUNSUPPORTED) */
+	/* its key: PEM with the file keystore, a pkcs11: URI with a token */
+	char *bootstrap_key;
+	/* "file", or a pkcs11: URI naming the token (and its PIN) */
 	char *keystore;
+	/* the PKCS#11 module (a module-path in the URI wins) */
+	char *pkcs11_module;
 	char *key_type; /* p256, p384, rsa2048, rsa3072 */
 	long long hub_port; /* 0: the DPS port */
 	long long telemetry_interval; /* seconds; 0: none */
@@ -82,9 +84,10 @@ RC_MUST_CHECK int rc_agent_conf_load(struct rc_agent_conf *, const char *path,
 /*
  * The checks a parse cannot make alone: the required keywords are set
  * (state-dir, id-scope, registration-id, dps-host, trust-bundle,
- * bootstrap-cert, and bootstrap-key with the file keystore), the keystore
- * is "file" or a pkcs11: URI, the key type exists.  RC_EINVAL, err says
- * which.
+ * bootstrap-cert, bootstrap-key), the keystore is "file" or a pkcs11: URI
+ * with a token attribute, the bootstrap key is a file with the file
+ * keystore and a pkcs11: URI with a token, the key type exists (p256 or
+ * p384 with a token).  RC_EINVAL, err says which.
  */
 RC_MUST_CHECK int rc_agent_conf_check(const struct rc_agent_conf *, char *err,
     size_t errlen);

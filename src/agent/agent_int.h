@@ -15,12 +15,13 @@
 #include "rollcall/agent.h"
 
 #define AGENT_PATH_MAX 1024
+#define AGENT_KEY_REF_MAX 2048 /* a key file path or a token key URI */
 
 /* What a TLS client presents: a chain file and a key (file or engine). */
 struct agent_ident {
 	char chain[AGENT_PATH_MAX];
-	char key[AGENT_PATH_MAX]; /* a file, or a pkcs11: URI */
-	int engine; /* key is a token URI (keystore_engine.c) */
+	char key[AGENT_KEY_REF_MAX]; /* a file, or a pkcs11: URI */
+	int engine; /* key is a token URI (keystore_pkcs11.c) */
 };
 
 /* A slot: its directory and what it holds. */
@@ -73,6 +74,47 @@ void agent_slot_clear(struct agent_slot *);
 RC_MUST_CHECK int agent_slot_put_chain(const char *state, char slot,
     STACK_OF(X509) *chain);
 RC_MUST_CHECK int agent_write_file(const char *path, const void *p, size_t n);
+
+/*
+ * keystore_pkcs11.c: a pkcs11: URI (RFC 7512) as the agent reads it.
+ * Path attributes token, object, id, type (and the token-describing ones,
+ * accepted and ignored), query attributes pin-value and module-path.
+ */
+#define AGENT_P11_TEXT_MAX 128 /* object label, pin (decoded) */
+#define AGENT_P11_ID_MAX 64
+
+struct agent_p11_uri {
+	char token[33]; /* CK_TOKEN_INFO label: 32 bytes */
+	char object[AGENT_P11_TEXT_MAX + 1];
+	unsigned char id[AGENT_P11_ID_MAX];
+	size_t idlen;
+	char type[8]; /* "", "private", "public", "cert" */
+	char pin[AGENT_P11_TEXT_MAX + 1];
+	int has_pin;
+	char module[AGENT_PATH_MAX]; /* "" if not given */
+};
+
+RC_MUST_CHECK int agent_p11_uri_parse(const char *uri,
+    struct agent_p11_uri *out);
+/* The label of a slot's key: "rollcall:<registration ID>:<slot>". */
+RC_MUST_CHECK int agent_p11_slot_label(const char *regid, char slot, char *out,
+    size_t size);
+/*
+ * The URI of a private key, as libp11's engine reads it: token, object,
+ * id, type=private and pin-value from u (module-path left out).
+ */
+RC_MUST_CHECK int agent_p11_key_uri(const struct agent_p11_uri *u, char *out,
+    size_t size);
+RC_MUST_CHECK int agent_p11_key_new(const struct rc_agent_conf *, char slot,
+    EVP_PKEY **key);
+RC_MUST_CHECK int agent_p11_key_copy(const struct rc_agent_conf *, char from,
+    char to);
+RC_MUST_CHECK int agent_p11_key_load(const struct rc_agent_conf *, char slot,
+    EVP_PKEY **key, struct agent_ident *id);
+/* The key of a URI agent_p11_key_load returned, for a TLS session. */
+RC_MUST_CHECK int agent_p11_tls_key(const char *uri, EVP_PKEY **key);
+RC_MUST_CHECK int agent_p11_key_import(const struct rc_agent_conf *, char slot,
+    const char *uri);
 
 /* keystore.c: file keys; keystore_pkcs11.c: token keys. */
 RC_MUST_CHECK int agent_key_new(const struct rc_agent_conf *, char slot,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_int.h"
 #include "rollcall/agent.h"
 #include "rollcall/conf.h"
 #include "rollcall/key.h"
@@ -37,9 +38,12 @@ static const struct rc_conf_opt table[] = {
     OPT("bootstrap-cert", RC_CONF_PATH, bootstrap_cert, 0, 0, NULL, NULL, 0,
         "first device certificate and its chain (PEM)"),
     OPT("bootstrap-key", RC_CONF_PATH, bootstrap_key, 0, 0, NULL, NULL, 0,
-        "key of the first certificate (PEM; file keystore)"),
+        "key of the first certificate: PEM file, or pkcs11: URI in the token"),
     OPT("keystore", RC_CONF_STRING, keystore, 0, 0, "file", NULL, 0,
         "file, or a pkcs11: URI of the token holding the keys"),
+    OPT("pkcs11-module", RC_CONF_PATH, pkcs11_module, 0, 0,
+        "/usr/lib/softhsm/libsofthsm2.so", NULL, 0,
+        "PKCS#11 module of the token (pkcs11: keystore)"),
     OPT("key-type", RC_CONF_STRING, key_type, 0, 0, "p256", NULL, 0,
         "type of new keys: p256, p384, rsa2048, rsa3072"),
     OPT("hub-port", RC_CONF_INT, hub_port, 0, 65535, "0", NULL, 0,
@@ -95,6 +99,34 @@ missing(const char *kw, char *err, size_t errlen)
 	return RC_EINVAL;
 }
 
+/* A token keystore: URIs that name a token, keys it can make. */
+static int
+check_token(const struct rc_agent_conf *c, enum rc_key_type t, char *err,
+    size_t errlen)
+{
+	struct agent_p11_uri u;
+
+	if (agent_p11_uri_parse(c->keystore, &u) != RC_OK ||
+	    u.token[0] == '\0') {
+		snprintf(err, errlen,
+		    "keystore: not a pkcs11: URI with a token attribute");
+		return RC_EINVAL;
+	}
+	if (strncmp(c->bootstrap_key, "pkcs11:", 7) != 0 ||
+	    agent_p11_uri_parse(c->bootstrap_key, &u) != RC_OK ||
+	    (u.object[0] == '\0' && u.idlen == 0)) {
+		snprintf(err, errlen,
+		    "bootstrap-key: with a token, a pkcs11: URI naming the key "
+		    "(object or id)");
+		return RC_EINVAL;
+	}
+	if (t != RC_KEY_P256 && t != RC_KEY_P384) {
+		snprintf(err, errlen, "key-type: p256 or p384 with a token");
+		return RC_EINVAL;
+	}
+	return RC_OK;
+}
+
 int
 rc_agent_conf_check(const struct rc_agent_conf *c, char *err, size_t errlen)
 {
@@ -118,13 +150,15 @@ rc_agent_conf_check(const struct rc_agent_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "keystore: 'file' or a pkcs11: URI");
 		return RC_EINVAL;
 	}
-	if (strcmp(c->keystore, "file") == 0 && c->bootstrap_key == NULL)
-		return missing("bootstrap-key (file keystore)", err, errlen);
+	if (c->bootstrap_key == NULL)
+		return missing("bootstrap-key", err, errlen);
 	if (rc_key_type_parse(c->key_type, &t) != RC_OK) {
 		snprintf(err, errlen, "key-type: '%s' is not a key type",
 		    c->key_type);
 		return RC_EINVAL;
 	}
+	if (strcmp(c->keystore, "file") != 0)
+		return check_token(c, t, err, errlen);
 	if (c->backoff_min > c->backoff_max) {
 		snprintf(err, errlen, "backoff-min is above backoff-max");
 		return RC_EINVAL;

@@ -40,7 +40,7 @@ agent_key_new(const struct rc_agent_conf *c, char slot, EVP_PKEY **pub)
 
 	*pub = NULL;
 	if (is_token(c))
-		return RC_EUNSUPPORTED;
+		return agent_p11_key_new(c, slot, pub);
 	if ((rc = rc_key_type_parse(c->key_type, &t)) != RC_OK ||
 	    (rc = key_path(c, slot, path, sizeof(path))) != RC_OK ||
 	    (rc = rc_key_gen(t, &k)) != RC_OK)
@@ -76,7 +76,7 @@ agent_key_copy(const struct rc_agent_conf *c, char from, char to)
 	int rc;
 
 	if (is_token(c))
-		return RC_EUNSUPPORTED;
+		return agent_p11_key_copy(c, from, to);
 	if ((rc = key_path(c, from, path, sizeof(path))) != RC_OK)
 		return rc;
 	return copy_key(c, path, to);
@@ -86,7 +86,7 @@ int
 agent_key_import(const struct rc_agent_conf *c, char slot, const char *pem)
 {
 	if (is_token(c))
-		return RC_EUNSUPPORTED;
+		return agent_p11_key_import(c, slot, pem);
 	return copy_key(c, pem, slot);
 }
 
@@ -98,7 +98,7 @@ agent_key_load(const struct rc_agent_conf *c, char slot, EVP_PKEY **key,
 
 	*key = NULL;
 	if (is_token(c))
-		return RC_EUNSUPPORTED;
+		return agent_p11_key_load(c, slot, key, id);
 	id->engine = 0;
 	if ((rc = key_path(c, slot, id->key, sizeof(id->key))) != RC_OK)
 		return rc;

@@ -80,7 +80,8 @@ test_conf(void **state)
 	assert_int_equal(parse_conf("transport https\nkeystore "
 	                            "\"pkcs11:token=t\"\nstate-dir s\nid-scope "
 	                            "x\nregistration-id d\ndps-host h\n"
-	                            "trust-bundle t\nbootstrap-cert b\n",
+	                            "trust-bundle t\nbootstrap-cert b\n"
+	                            "bootstrap-key \"pkcs11:object=f\"\n",
 	                     &c, err, sizeof(err)),
 	    RC_OK);
 	assert_int_equal(c.transport, RC_AGENT_HTTPS);
