@@ -63,6 +63,7 @@ struct rc_agent_conf {
 	char *key_type; /* p256, p384, rsa2048, rsa3072 */
 	long long hub_port; /* 0: the DPS port */
 	long long telemetry_interval; /* seconds; 0: none */
+	long long telemetry_interval_ms; /* milliseconds, when > 0 */
 	long long renew_threshold; /* percent of the lifetime */
 	int keep_key; /* renew with the same key */
 	long long backoff_min, backoff_max; /* seconds */

@@ -421,21 +421,51 @@ renew_due(struct rc_agent *a)
 }
 
 /* One turn of the connected loop. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds between telemetry messages; 0: none. */
+static int64_t
+period_ms(const struct rc_agent *a)
+{
+	if (a->conf->telemetry_interval_ms > 0)
+		return a->conf->telemetry_interval_ms;
+	return a->conf->telemetry_interval * 1000;
+}
+
+/* How long one network wait may last: no longer than a telemetry period. */
+static int
+loop_ms(const struct rc_agent *a)
+{
+	int64_t p = period_ms(a);
+
+	return p > 0 && p < 200 ? (int)p : 200;
+}
+
 static void
 serve(struct rc_agent *a, time_t *next_renew)
 {
 	time_t now;
 
-	if (agent_mqtt_loop(&a->hub, 200) != RC_OK) {
+	if (agent_mqtt_loop(&a->hub, loop_ms(a)) != RC_OK) {
 		rc_log_warnx("hub: connection to %s lost", a->st.hub);
 		agent_hub_close(a);
 		return;
 	}
 	now = time(NULL);
-	if (a->conf->telemetry_interval > 0 && now >= a->next_telemetry) {
+	if (period_ms(a) > 0 && mono_ms() >= a->next_telemetry_ms) {
 		if (agent_hub_telemetry(a) != RC_OK)
 			rc_log_warnx("hub: telemetry not sent");
-		a->next_telemetry = now + a->conf->telemetry_interval;
+		/* on schedule, not drifting; never a burst to catch up */
+		a->next_telemetry_ms += period_ms(a);
+		if (a->next_telemetry_ms < mono_ms())
+			a->next_telemetry_ms = mono_ms() + period_ms(a);
 	}
 	if (a->report_rid != 0 && now >= a->report_next &&
 	    agent_hub_report(a) != RC_OK)

@@ -62,7 +62,7 @@ struct rc_agent {
 	/* the reported patch not yet acknowledged (0: none), sent again */
 	unsigned long report_rid;
 	time_t report_next;
-	time_t next_telemetry;
+	int64_t next_telemetry_ms; /* CLOCK_MONOTONIC */
 };
 
 /* state.c: slot files. */

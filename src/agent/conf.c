@@ -50,6 +50,10 @@ static const struct rc_conf_opt table[] = {
         "hub MQTT port; 0: the DPS port (8883 with https)"),
     OPT("telemetry-interval", RC_CONF_DURATION, telemetry_interval, 0, 86400,
         "10s", NULL, 0, "time between telemetry messages; 0: none"),
+    OPT("telemetry-interval-ms", RC_CONF_INT, telemetry_interval_ms, 0,
+        86400000, "0", NULL, 0,
+        "the same in milliseconds, when set (e.g. 200); 0: use "
+        "telemetry-interval"),
     OPT("renew-threshold", RC_CONF_INT, renew_threshold, 1, 99, "80", NULL, 0,
         "renew once this percentage of the lifetime has passed"),
     OPT("keep-key", RC_CONF_BOOL, keep_key, 0, 0, "no", NULL, 0,

@@ -197,7 +197,7 @@ export function agent(s, id, c, flags = []) {
   dev.argv = ['-d', '-v', '--state-dir', state, '--id-scope', s.scope,
     '--registration-id', id, '--dps-host', s.addr, '--dps-port', String(s.d.mqttPort),
     '--trust-bundle', s.ca, '--bootstrap-cert', c.chain, '--bootstrap-key', c.key,
-    '--telemetry-interval', '1s', '--backoff-min', '1s', '--backoff-max', '2s', ...flags];
+    '--telemetry-interval-ms', '200', '--backoff-min', '1s', '--backoff-max', '2s', ...flags];
   dev.start = () => {
     dev.child = spawn(AGENT, dev.argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     children.add(dev.child);
