@@ -45,7 +45,21 @@ struct agent_mqtt {
 	int connack; /* -1 until CONNACK */
 	int lost;
 	void (*on_msg)(void *, const char *topic, const void *p, size_t n);
+	/* a QoS 1 PUBLISH of ours was acknowledged (PUBACK) */
+	void (*on_ack)(void *, int mid);
 	void *arg;
+	int last_mid; /* of the last agent_mqtt_pub */
+};
+
+/*
+ * Telemetry sent at QoS 1 and not acknowledged yet: published again after
+ * a reconnect (a new libmosquitto instance forgets what was in flight).
+ */
+#define AGENT_UNACKED_MAX 64
+struct agent_unacked {
+	int mid;
+	unsigned long seq;
+	time_t time;
 };
 
 struct rc_agent {
@@ -63,6 +77,8 @@ struct rc_agent {
 	unsigned long report_rid;
 	time_t report_next;
 	int64_t next_telemetry_ms; /* CLOCK_MONOTONIC */
+	struct agent_unacked unacked[AGENT_UNACKED_MAX];
+	size_t nunacked;
 };
 
 /* state.c: slot files. */

@@ -138,6 +138,9 @@ hub_msg(void *arg, const char *topic, const void *p, size_t n)
 		on_twin_res(a, topic + 17);
 }
 
+static void hub_ack(void *, int);
+static void resend_unacked(struct rc_agent *);
+
 int
 agent_hub_connect(struct rc_agent *a, const struct agent_slot *s, int *connack)
 {
@@ -151,6 +154,7 @@ agent_hub_connect(struct rc_agent *a, const struct agent_slot *s, int *connack)
 	snprintf(user, sizeof(user), "%s/%s/?api-version=" HUB_API, a->st.hub,
 	    a->st.device_id);
 	a->hub.on_msg = hub_msg;
+	a->hub.on_ack = hub_ack;
 	a->hub.arg = a;
 	if ((rc = agent_mqtt_open(&a->hub, c, &s->ident, a->st.hub, port,
 	         a->st.device_id, user, connack)) != RC_OK)
@@ -162,6 +166,7 @@ agent_hub_connect(struct rc_agent *a, const struct agent_slot *s, int *connack)
 		return rc;
 	}
 	a->connected = 1;
+	resend_unacked(a);
 	return RC_OK;
 }
 
@@ -185,8 +190,9 @@ publish_json(struct rc_agent *a, const char *topic, json_t *o, int qos)
 	return rc;
 }
 
-int
-agent_hub_telemetry(struct rc_agent *a)
+/* One telemetry message {"seq", "time"} at QoS 1; *mid is its packet. */
+static int
+send_telemetry(struct rc_agent *a, unsigned long seq, time_t t, int *mid)
 {
 	char topic[256];
 	json_t *o;
@@ -196,13 +202,69 @@ agent_hub_telemetry(struct rc_agent *a)
 	    a->st.device_id);
 	if ((o = json_object()) == NULL)
 		return RC_ENOMEM;
-	if ((rc = rc_json_set_int(o, "seq", (long long)++a->seq)) == RC_OK &&
-	    (rc = rc_json_set_int(o, "time", (long long)time(NULL))) == RC_OK)
+	if ((rc = rc_json_set_int(o, "seq", (long long)seq)) == RC_OK &&
+	    (rc = rc_json_set_int(o, "time", (long long)t)) == RC_OK)
 		rc = publish_json(a, topic, o, 1);
 	json_decref(o);
-	if (rc == RC_OK)
-		rc_log_debug("hub: telemetry %lu sent", a->seq);
+	*mid = a->hub.last_mid;
 	return rc;
+}
+
+/* hub PUBACK: that message is stored at the hub. */
+static void
+hub_ack(void *arg, int mid)
+{
+	struct rc_agent *a = arg;
+	size_t i;
+
+	for (i = 0; i < a->nunacked; i++) {
+		if (a->unacked[i].mid != mid)
+			continue;
+		memmove(&a->unacked[i], &a->unacked[i + 1],
+		    (a->nunacked - i - 1) * sizeof(a->unacked[0]));
+		a->nunacked--;
+		return;
+	}
+}
+
+int
+agent_hub_telemetry(struct rc_agent *a)
+{
+	struct agent_unacked *u;
+	time_t t = time(NULL);
+	int rc, mid = 0;
+
+	if ((rc = send_telemetry(a, ++a->seq, t, &mid)) != RC_OK)
+		return rc;
+	if (a->nunacked == AGENT_UNACKED_MAX) {
+		rc_log_warnx("hub: %d messages unacknowledged; the oldest "
+		             "(%lu) is not kept for sending again",
+		    AGENT_UNACKED_MAX, a->unacked[0].seq);
+		hub_ack(a, a->unacked[0].mid);
+	}
+	u = &a->unacked[a->nunacked++];
+	u->mid = mid;
+	u->seq = a->seq;
+	u->time = t;
+	rc_log_debug("hub: telemetry %lu sent", a->seq);
+	return RC_OK;
+}
+
+/* After a reconnect: what the hub never acknowledged goes again. */
+static void
+resend_unacked(struct rc_agent *a)
+{
+	size_t i;
+	int mid;
+
+	for (i = 0; i < a->nunacked; i++) {
+		if (send_telemetry(a, a->unacked[i].seq, a->unacked[i].time,
+		        &mid) != RC_OK)
+			break;
+		a->unacked[i].mid = mid;
+	}
+	if (i > 0)
+		rc_log_info("hub: sent %zu unacknowledged message(s) again", i);
 }
 
 /* {"thumbprint", "notBefore", "notAfter", "slot", "lastRoll"}. */

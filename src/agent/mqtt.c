@@ -46,6 +46,16 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 		    msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
 
+static void
+on_publish(struct mosquitto *m, void *arg, int mid)
+{
+	struct agent_mqtt *q = arg;
+
+	(void)m;
+	if (q->on_ack != NULL)
+		q->on_ack(q->arg, mid);
+}
+
 /* The server's name or address, checked in its certificate. */
 static int
 check_peer(SSL_CTX *ctx, const char *host)
@@ -161,6 +171,7 @@ agent_mqtt_open(struct agent_mqtt *q, const struct rc_agent_conf *c,
 	mosquitto_connect_callback_set(q->m, on_connect);
 	mosquitto_disconnect_callback_set(q->m, on_disconnect);
 	mosquitto_message_callback_set(q->m, on_message);
+	mosquitto_publish_callback_set(q->m, on_publish);
 	mosquitto_log_callback_set(q->m, on_log);
 	if (mosquitto_int_option(q->m, MOSQ_OPT_PROTOCOL_VERSION,
 	        MQTT_PROTOCOL_V311) != MOSQ_ERR_SUCCESS ||
@@ -212,8 +223,8 @@ agent_mqtt_pub(struct agent_mqtt *q, const char *topic, const void *p, size_t n,
 {
 	if (q->m == NULL || n > 256 * 1024)
 		return RC_EINVAL;
-	return mosquitto_publish(q->m, NULL, topic, (int)n, p, qos, 0) ==
-	        MOSQ_ERR_SUCCESS
+	return mosquitto_publish(q->m, &q->last_mid, topic, (int)n, p, qos,
+	           0) == MOSQ_ERR_SUCCESS
 	    ? RC_OK
 	    : RC_EIO;
 }

@@ -71,7 +71,7 @@ describe('scenario 3: breach roll of an individual certificate', { skip: !AGENT 
       oldRefusedAtHubMs: tHub - tCmd, hubConnack: thief.lastRefusal, sessionCutMs: tCut === null ? null : tCut - tCmd,
       backOnNewCertMs: tBack - tCmd, sameRegistration: second.createdDateTimeUtc === first.createdDateTimeUtc,
       registrationEtagChanged: second.etag !== first.etag,
-      durationMs: Date.now() - t0, telemetryIntervalMs: 1000,
+      durationMs: Date.now() - t0, telemetryIntervalMs: 200,
     };
     measure('breach-individual', m);
     assert.equal(dps.status, 401, JSON.stringify(dps.json));

@@ -67,7 +67,7 @@ describe('scenario 1: expiry roll of an individual enrollment', { skip: !AGENT &
       devices: 1, sent, seen: tel.seen, lost: tel.missing.length, missing: tel.missing, duplicates: tel.dups,
       refusedConnections: dev.refused(), lostSessions: dev.lost(), oldCertAfterFinish: old.status,
       rollMs: tDone - tRoll, durationMs: Date.now() - t0,
-      telemetryIntervalMs: 1000,
+      telemetryIntervalMs: 200,
     };
     measure('expiry-individual', m);
     assert.equal(old.status, 401);
