@@ -34,6 +34,7 @@
 #include "hub.h"
 #include "roll.h"
 #include "rollcall/enc.h"
+#include "rollcall/file.h"
 #include "rollcall/mem.h"
 
 #define FLEET_OPTS_USAGE                                                \
@@ -455,11 +456,32 @@ group_devices(struct client *dps, const char *id, json_t **by_hub)
 }
 
 /* Deletes the identities of the devices that did not roll. */
+/*
+ * The devices map of --state (device -> "done"/"failed"), or NULL: what a
+ * resumed roll already did, before this run's start.
+ */
+static json_t *
+state_done(const struct ropts *o)
+{
+	uint8_t *text = NULL;
+	json_t *j, *d;
+	size_t len;
+
+	if (o->f.state == NULL ||
+	    rc_file_read(o->f.state, 64 * 1024 * 1024, &text, &len) != RC_OK)
+		return NULL;
+	j = json_loadb((const char *)text, len, 0, NULL);
+	rc_free(text);
+	d = json_incref(json_object_get(j, "devices"));
+	json_decref(j);
+	return d;
+}
+
 static int
 drop_unrolled(struct ropts *o, struct client *dps, const char *since)
 {
 	char *path = NULL;
-	json_t *all = NULL, *r, *out = NULL;
+	json_t *all = NULL, *r, *out = NULL, *done = state_done(o);
 	struct client *hub = NULL;
 	size_t i, n = 0;
 	long status;
@@ -480,6 +502,11 @@ drop_unrolled(struct ropts *o, struct client *dps, const char *since)
 
 		if (h == NULL || d == NULL || up == NULL ||
 		    strcmp(up, since) >= 0)
+			continue;
+		/* Rolled in an earlier run of this roll (the state file). */
+		if (done != NULL && json_is_string(json_object_get(done, d)) &&
+		    strcmp(json_string_value(json_object_get(done, d)),
+		        "done") == 0)
 			continue;
 		if (roll_hub_open(&o->c, h, &hub) != CLI_OK) {
 			ret = CLI_FAIL;
@@ -504,6 +531,7 @@ drop_unrolled(struct ropts *o, struct client *dps, const char *since)
 	       "hubs\n",
 	    n);
 	json_decref(all);
+	json_decref(done);
 	return ret;
 }
 
