@@ -71,16 +71,6 @@ link_of(struct dps_prov *p, const char *host)
 	return NULL;
 }
 
-static uint32_t
-hash_id(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 static int
 policy_flag(json_t *doc, const char *name)
 {
@@ -129,7 +119,7 @@ pick_hub(struct dps_prov *p, struct op *op, const struct rc_registration *old,
 	if (n == 0)
 		return fail(op, E_HUB_NOT_SPECIFIED,
 		    "no hub is linked to this DPS");
-	*link = cand[hash_id(op->regid) % n];
+	*link = cand[dps_hash(op->regid) % n];
 	return RC_OK;
 }
 

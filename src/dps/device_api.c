@@ -12,21 +12,39 @@
 #include "rollcall/dpswire.h"
 #include "rollcall/log.h"
 
+/* Writes a as the HTTP answer: JSON, x-ms-error-code on errors,
+ * retry-after on 202. */
+static void
+send(const struct dps_answer *a, struct rc_http_resp *resp)
+{
+	char v[16];
+
+	if (rc_http_resp_json(resp, a->status, a->body) != RC_OK) {
+		rc_http_resp_status(resp, 500);
+		return;
+	}
+	v[0] = '\0';
+	if (a->status >= 400)
+		snprintf(v, sizeof(v), "%lld",
+		    (long long)json_integer_value(
+		        json_object_get(a->body, "errorCode")));
+	if ((v[0] != '\0' &&
+	        rc_http_resp_header(resp, "x-ms-error-code", v) != RC_OK) ||
+	    (a->retry_after > 0 &&
+	        (snprintf(v, sizeof(v), "%d", a->retry_after) < 0 ||
+	            rc_http_resp_header(resp, "retry-after", v) != RC_OK)))
+		rc_http_resp_status(resp, 500);
+}
+
+/* An error answer at once. */
 static void
 error(struct rc_http_resp *resp, int code, const char *message)
 {
-	json_t *j = NULL;
-	char s[16];
+	struct dps_answer a;
 
-	if (rc_dpswire_error_json(code, message, NULL, time(NULL), &j) !=
-	        RC_OK ||
-	    rc_http_resp_json(resp, code / 1000, j) != RC_OK)
-		rc_http_resp_status(resp, 500);
-	snprintf(s, sizeof(s), "%d", code);
-	if (resp->status == code / 1000 &&
-	    rc_http_resp_header(resp, "x-ms-error-code", s) != RC_OK)
-		rc_http_resp_status(resp, 500);
-	json_decref(j);
+	dps_answer_error(&a, code, message);
+	send(&a, resp);
+	dps_answer_free(&a);
 }
 
 void
@@ -35,7 +53,7 @@ dps_device_handle(struct dps_prov *p, const struct rc_http_req *req,
 {
 	struct rc_dpswire_http h;
 	struct dps_answer a;
-	char why[RC_DPSWIRE_WHY_SIZE], ra[16];
+	char why[RC_DPSWIRE_WHY_SIZE];
 	int rc;
 
 	rc = rc_dpswire_http(req, &h, why, sizeof(why));
@@ -58,11 +76,6 @@ dps_device_handle(struct dps_prov *p, const struct rc_http_req *req,
 	else
 		dps_prov_poll(p, req->peer_chain, h.registration_id,
 		    h.operation_id, &a);
-	if (rc_http_resp_json(resp, a.status, a.body) != RC_OK)
-		rc_http_resp_status(resp, 500);
-	snprintf(ra, sizeof(ra), "%d", a.retry_after);
-	if (resp->status == a.status && a.retry_after > 0 &&
-	    rc_http_resp_header(resp, "retry-after", ra) != RC_OK)
-		rc_http_resp_status(resp, 500);
+	send(&a, resp);
 	dps_answer_free(&a);
 }

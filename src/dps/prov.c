@@ -45,14 +45,20 @@
 #define E_FULL 503001
 #define E_INTERNAL 500001
 
-static unsigned
-bucket_of(const char *id)
+uint32_t
+dps_hash(const char *s)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 
-	for (; *id != '\0'; id++)
-		h = (h ^ (uint8_t)*id) * 16777619u;
-	return h % OP_BUCKETS;
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static unsigned
+bucket_of(const char *id)
+{
+	return dps_hash(id) % OP_BUCKETS;
 }
 
 static void
@@ -247,8 +253,8 @@ dps_answer_free(struct dps_answer *a)
 	memset(a, 0, sizeof(*a));
 }
 
-static void
-answer_error(struct dps_answer *a, int code, const char *message)
+void
+dps_answer_error(struct dps_answer *a, int code, const char *message)
 {
 	memset(a, 0, sizeof(*a));
 	a->status = code / 1000;
@@ -267,7 +273,8 @@ answer_op(struct dps_answer *a, const char *opid, enum rc_dpswire_status st,
 {
 	memset(a, 0, sizeof(*a));
 	if (rc_dpswire_op_json(opid, st, state, &a->body) != RC_OK) {
-		answer_error(a, E_INTERNAL, "the answer could not be built");
+		dps_answer_error(a, E_INTERNAL,
+		    "the answer could not be built");
 		return;
 	}
 	a->status = status;
@@ -337,40 +344,40 @@ dps_prov_register(struct dps_prov *p, enum dps_transport tr,
 
 	memset(&view, 0, sizeof(view));
 	if (chain == NULL || sk_X509_num(chain) == 0) {
-		answer_error(a, E_UNAUTHORIZED,
+		dps_answer_error(a, E_UNAUTHORIZED,
 		    "a client certificate is required (X.509 attestation)");
 		return;
 	}
 	if (rc_dpswire_register_parse(body, len, regid, &reg, why,
 	        sizeof(why)) != RC_OK) {
-		answer_error(a, E_BAD_REQUEST, why);
+		dps_answer_error(a, E_BAD_REQUEST, why);
 		return;
 	}
 	if ((rc = rc_attest_gather(p->store, chain, regid, &view)) != RC_OK) {
 		rc_log_warnx("dps: %s: reading enrollments: %s", regid,
 		    rc_strerror(rc));
-		answer_error(a, E_INTERNAL,
+		dps_answer_error(a, E_INTERNAL,
 		    "the enrollments could not be read");
 		goto out;
 	}
 	if ((rc = rc_attest(chain, regid, time(NULL), &view, &res)) != RC_OK) {
-		answer_error(a, E_INTERNAL, "attestation failed");
+		dps_answer_error(a, E_INTERNAL, "attestation failed");
 		goto out;
 	}
 	if (res.reason != RC_ATTEST_OK) {
 		rc_log_info("dps: %s: refused (%s): %s", regid,
 		    rc_attest_reason_name(res.reason), res.detail);
-		answer_error(a, E_UNAUTHORIZED, res.message);
+		dps_answer_error(a, E_UNAUTHORIZED, res.message);
 		goto out;
 	}
 	if (reg->csr != NULL &&
 	    csr_ok(reg->csr, reg->csr_len, regid, why, sizeof(why)) != RC_OK) {
 		rc_log_info("dps: %s: CSR refused: %s", regid, why);
-		answer_error(a, E_BAD_REQUEST, why);
+		dps_answer_error(a, E_BAD_REQUEST, why);
 		goto out;
 	}
 	if ((op = op_new(p, chain, regid, reg, &view, &res)) == NULL) {
-		answer_error(a, E_INTERNAL, "out of memory");
+		dps_answer_error(a, E_INTERNAL, "out of memory");
 		goto out;
 	}
 	pthread_mutex_lock(&p->mu);
@@ -386,10 +393,10 @@ dps_prov_register(struct dps_prov *p, enum dps_transport tr,
 		rc_log_warnx("dps: %s: %zu registrations in progress, refusing",
 		    regid, p->nops);
 		if (tr == DPS_MQTT)
-			answer_error(a, E_BUSY,
+			dps_answer_error(a, E_BUSY,
 			    "too many registrations in progress");
 		else
-			answer_error(a, E_FULL,
+			dps_answer_error(a, E_FULL,
 			    "too many registrations in progress");
 		goto out;
 	}
@@ -463,7 +470,7 @@ answer_from_record(struct dps_prov *p, STACK_OF(X509) *chain, const char *regid,
 	    strcmp(r->status, "assigned") != 0 ||
 	    !rc_x509_thumbprint_eq(r->cert_sha256, sha)) {
 		rc_registration_free(r);
-		answer_error(a, E_NOT_FOUND, "no such operation");
+		dps_answer_error(a, E_NOT_FOUND, "no such operation");
 		return;
 	}
 	memset(&st, 0, sizeof(st));
@@ -487,7 +494,7 @@ dps_prov_poll(struct dps_prov *p, STACK_OF(X509) *chain, const char *regid,
 	struct op *op;
 
 	if (chain == NULL || sk_X509_num(chain) == 0) {
-		answer_error(a, E_UNAUTHORIZED,
+		dps_answer_error(a, E_UNAUTHORIZED,
 		    "a client certificate is required (X.509 attestation)");
 		return;
 	}
@@ -495,7 +502,7 @@ dps_prov_poll(struct dps_prov *p, STACK_OF(X509) *chain, const char *regid,
 	if (rc_x509_get1_cn(sk_X509_value(chain, 0), &leaf_cn) != RC_OK ||
 	    strcmp(leaf_cn, regid) != 0) {
 		rc_free(leaf_cn);
-		answer_error(a, E_UNAUTHORIZED,
+		dps_answer_error(a, E_UNAUTHORIZED,
 		    "the certificate's CN is not the registration ID");
 		return;
 	}

@@ -93,5 +93,11 @@ void dps_prov_poll(struct dps_prov *, STACK_OF(X509) *chain,
     const char *registration_id, const char *operation_id,
     struct dps_answer *ans);
 void dps_answer_free(struct dps_answer *);
+/*
+ * An error answer: the status is code / 1000 (code: the extended error
+ * code, e.g. 401002), the body {"errorCode", "trackingId", "message",
+ * "timestampUtc"}.
+ */
+void dps_answer_error(struct dps_answer *, int code, const char *message);
 
 #endif

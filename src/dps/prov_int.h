@@ -64,6 +64,9 @@ struct dps_prov {
 	size_t nthreads;
 };
 
+/* FNV-1a of a string: operation table buckets, hashed allocation. */
+uint32_t dps_hash(const char *);
+
 /*
  * Runs the assignment of op (an assigner thread, no lock held): fills
  * op->rec or op->error_code / error_message.
